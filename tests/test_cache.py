@@ -1,0 +1,54 @@
+"""The preprocessing cache: same pixels as decoding directly, rebuilt when stale, never half-written."""
+
+import os
+
+import numpy as np
+import pytest
+
+from vireid_lib.data import SYSUMM01, load_images
+from vireid_lib.data import cache as C
+from vireid_lib.data.common import load_resized
+
+
+def test_cache_holds_the_resized_images(sysu_root):
+    vis, _ = SYSUMM01(sysu_root).train()
+    arr = load_images(vis, 40, 20)
+    assert arr.shape == (len(vis), 40, 20, 3) and arr.dtype == np.uint8
+    assert isinstance(arr, np.memmap)
+    for i in (0, len(vis) // 2, len(vis) - 1):
+        assert np.array_equal(arr[i], load_resized(vis.abspath(i), 40, 20))
+
+
+def test_a_changed_file_makes_the_cache_stale(sysu_copy):
+    vis, _ = SYSUMM01(sysu_copy).train()
+    first = C.cache_path(vis, 32, 16)
+    load_images(vis, 32, 16)
+    p = vis.abspath(0)
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert C.cache_path(vis, 32, 16) != first
+    assert load_images(vis, 32, 16).shape[0] == len(vis)
+
+
+def test_a_crash_while_building_leaves_no_cache(sysu_copy, monkeypatch):
+    vis, _ = SYSUMM01(sysu_copy).train()
+    target = C.cache_path(vis, 24, 12)
+
+    def boom(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(C, "_decode_chunk", boom)
+    with pytest.raises(KeyboardInterrupt):
+        load_images(vis, 24, 12, workers=1)
+    assert not target.exists()
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    assert load_images(vis, 24, 12, workers=1).shape == (len(vis), 24, 12, 3)
+
+
+def test_a_damaged_cache_file_is_rebuilt(sysu_copy):
+    vis, _ = SYSUMM01(sysu_copy).train()
+    good = np.array(load_images(vis, 32, 16))
+    path = C.cache_path(vis, 32, 16)
+    path.write_bytes(path.read_bytes()[:100])
+    assert np.array_equal(load_images(vis, 32, 16), good)

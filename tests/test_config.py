@@ -1,0 +1,37 @@
+import pytest
+
+from vireid_lib.config import PROFILES, data_config
+from vireid_lib.errors import ConfigError
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_profiles_build_and_validate(profile):
+    cfg = data_config(profile)
+    assert cfg.is_synthetic and cfg.dataset == "sysu"
+    assert "synthetic" in cfg.label
+
+
+def test_unknown_profile_and_field_are_errors_that_name_the_choices():
+    with pytest.raises(ConfigError, match="smoke, cpu, paper"):
+        data_config("gpu")
+    with pytest.raises(ConfigError, match="valid fields"):
+        data_config("cpu", heigth=64)
+    with pytest.raises(ConfigError, match="n_train_idz"):
+        data_config("cpu", synthetic={"n_train_idz": 3})
+
+
+def test_bad_values_are_rejected():
+    with pytest.raises(ConfigError, match="sysu_mode"):
+        data_config("cpu", sysu_mode="outdoor")
+    with pytest.raises(ConfigError, match="does not exist"):
+        data_config("cpu", root="/nonexistent/SYSU-MM01")
+
+
+def test_paper_profile_without_real_data_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("VIREID_SYSU_ROOT", raising=False)
+    with pytest.raises(ConfigError, match="data/README.md"):
+        data_config("paper")
+    monkeypatch.setenv("VIREID_SYSU_ROOT", str(tmp_path))
+    cfg = data_config("paper")
+    assert cfg.root == str(tmp_path) and (cfg.height, cfg.width) == (288, 144)
+    assert "paper" in PROFILES

@@ -1,0 +1,86 @@
+"""RegDB reader (real or synthetic): ``Visible/``, ``Thermal/`` and ``idx/{train,test}_{visible,thermal}_{t}.txt``.
+
+Each idx line is ``<relative/path> <integer label>``; trial ``t`` ∈ 1..10 holds half the identities for
+training and half for testing (real: 206 + 206 ids, 10 aligned visible/thermal images each). As in the
+reference (AGW ``eval_regdb``), the file's label is the identity used by the evaluation, all visible images
+are camera 1 and all thermal images camera 2 (so no gallery entry is ever removed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .common import ImageList
+
+MODALITY_FOLDERS = {"visible": "Visible", "thermal": "Thermal"}
+CAMS = {"visible": 1, "thermal": 2}
+
+
+class RegDB:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DataError(
+                f"RegDB root {self.root} does not exist or is not a folder. Expected Visible/, Thermal/ and idx/ "
+                f"(see data/README.md for how to obtain the dataset and its split files)."
+            )
+        missing = [d for d in ("Visible", "Thermal", "idx") if not (self.root / d).is_dir()]
+        if missing:
+            raise DataError(
+                f"RegDB root {self.root} lacks {', '.join(missing)}/: expected Visible/, Thermal/ and idx/ "
+                f"(the idx split files come separately from the dataset, see data/README.md)."
+            )
+
+    def split(self, split: str, modality: str, trial: int) -> ImageList:
+        """The images of ``idx/{split}_{modality}_{trial}.txt``."""
+        if split not in ("train", "test") or modality not in MODALITY_FOLDERS or not 1 <= trial <= 10:
+            raise DataError(f"no RegDB split ({split!r}, {modality!r}, trial {trial}): use train/test, "
+                            f"visible/thermal, trial 1..10")
+        path = self.root / "idx" / f"{split}_{modality}_{trial}.txt"
+        if not path.is_file():
+            raise DataError(
+                f"{path} is missing: RegDB's split files are idx/{{train,test}}_{{visible,thermal}}_{{1..10}}.txt"
+            )
+        paths, labels = [], []
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise DataError(f"{path}:{lineno}: expected '<relative/path> <integer label>', got {line!r}")
+            try:
+                label = int(parts[1])
+            except ValueError:
+                raise DataError(f"{path}:{lineno}: label {parts[1]!r} is not an integer (line {line!r})") from None
+            if not (self.root / parts[0]).is_file():
+                raise DataError(f"{path}:{lineno}: image {self.root / parts[0]} does not exist")
+            paths.append(parts[0])
+            labels.append(label)
+        if not paths:
+            raise DataError(f"{path} lists no images")
+        lab = np.array(labels, np.int64)
+        kind = "visible" if modality == "visible" else "infrared"
+        return ImageList(self.root, tuple(paths), lab.copy(), np.full(len(lab), CAMS[modality], np.int64),
+                         lab if split == "train" else np.full(len(lab), -1, np.int64), kind,
+                         f"regdb-{split}-{modality}-{trial}")
+
+    def train(self, trial: int) -> tuple[ImageList, ImageList]:
+        """Training images of a trial: (visible, thermal), labels shared by both modalities."""
+        vis, th = self.split("train", "visible", trial), self.split("train", "thermal", trial)
+        if set(vis.labels.tolist()) != set(th.labels.tolist()):
+            raise DataError(f"{self.root / 'idx'}: train_visible_{trial}.txt and train_thermal_{trial}.txt list "
+                            f"different identities")
+        return vis, th
+
+    def test(self, trial: int) -> tuple[ImageList, ImageList]:
+        """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal."""
+        return self.split("test", "visible", trial), self.split("test", "thermal", trial)
+
+    def statistics(self, trial: int = 1) -> dict[str, int]:
+        vis, th = self.train(trial)
+        tv, tt = self.test(trial)
+        return {"train ids": vis.num_ids, "train visible": len(vis), "train thermal": len(th),
+                "test ids": tv.num_ids, "test visible": len(tv), "test thermal": len(tt)}

@@ -1,0 +1,139 @@
+"""SYSU-MM01 reader (real or synthetic): ``cam{1..6}/{pid:04d}/{n:04d}.jpg`` and ``exp/{train,val,test}_id.txt``.
+
+Standard practice (AGW/CAJ ``pre_process_sysu.py``): train on train + val ids (real: 296 + 99 = 395),
+visible cameras 1, 2, 4, 5 and infrared cameras 3, 6; labels are the rank of the id among the sorted
+training ids (the reference enumerates a Python ``set``, whose order CPython happens to make ascending;
+we sort explicitly). Test: queries are all infrared images of the test ids; the gallery is drawn from the
+visible images of cameras 1, 2, 4, 5 (all-search) or 1, 2 (indoor-search), see :mod:`vireid_lib.evaluation`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .common import ImageList, list_images
+
+VISIBLE_CAMS = (1, 2, 4, 5)
+INFRARED_CAMS = (3, 6)
+GALLERY_CAMS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
+QUERY_CAMS = (3, 6)  # both modes (AGW `process_query_sysu`, official protocol)
+
+
+class SYSUMM01:
+    """The SYSU-MM01 layout under ``root``. Validates the layout on construction."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DataError(
+                f"SYSU-MM01 root {self.root} does not exist or is not a folder. Expected a folder holding "
+                f"cam1 ... cam6 and exp/ (see data/README.md for how to obtain the dataset)."
+            )
+        missing = [f"cam{c}" for c in range(1, 7) if not (self.root / f"cam{c}").is_dir()]
+        if missing:
+            raise DataError(
+                f"SYSU-MM01 root {self.root} lacks camera folder(s) {', '.join(missing)}: expected cam1 ... cam6, "
+                f"each holding one folder per identity ({{pid:04d}}/) of images. "
+                f"Is this the unpacked dataset's top folder?"
+            )
+        self._ids = {split: self._read_ids(split) for split in ("train", "val", "test")}
+        overlap = (set(self._ids["train"]) | set(self._ids["val"])) & set(self._ids["test"])
+        if overlap:
+            raise DataError(
+                f"{self.root / 'exp'}: ids {sorted(overlap)[:10]} are in both the training and test lists"
+            )
+
+    # -- id lists -------------------------------------------------------------------------------------------
+    def _read_ids(self, split: str) -> list[int]:
+        path = self.root / "exp" / f"{split}_id.txt"
+        if not path.is_file():
+            raise DataError(
+                f"{path} is missing: SYSU-MM01 keeps its train/val/test identity lists in exp/train_id.txt, "
+                f"exp/val_id.txt and exp/test_id.txt (one line of comma-separated ids)."
+            )
+        text = path.read_text().strip()
+        ids = []
+        for tok in text.replace("\n", ",").split(","):
+            tok = tok.strip()
+            if not tok:
+                continue
+            try:
+                ids.append(int(tok))
+            except ValueError:
+                raise DataError(f"{path}: expected comma-separated integer ids, found {tok!r}") from None
+        if not ids:
+            raise DataError(f"{path} lists no ids: expected one line of comma-separated integer ids")
+        return sorted(set(ids))
+
+    def ids(self, split: str) -> list[int]:
+        """Identity numbers of ``train``, ``val``, ``test`` or ``trainval`` (train ∪ val, the training set)."""
+        if split == "trainval":
+            return sorted(set(self._ids["train"]) | set(self._ids["val"]))
+        if split not in self._ids:
+            raise DataError(f"unknown SYSU-MM01 split {split!r}: use train, val, trainval or test")
+        return list(self._ids[split])
+
+    # -- image lists ----------------------------------------------------------------------------------------
+    def _collect(self, pids: list[int], cams: tuple[int, ...]) -> tuple[list[str], list[int], list[int]]:
+        paths, ps, cs = [], [], []
+        for pid in pids:
+            for cam in cams:
+                for p in list_images(self.root / f"cam{cam}" / f"{pid:04d}"):
+                    paths.append(p.relative_to(self.root).as_posix())
+                    ps.append(pid)
+                    cs.append(cam)
+        return paths, ps, cs
+
+    def _image_list(self, pids, cams, modality, name, labels_of=None) -> ImageList:
+        paths, ps, cs = self._collect(pids, cams)
+        labels = [labels_of[p] for p in ps] if labels_of else [-1] * len(ps)
+        return ImageList(self.root, tuple(paths), np.array(ps, np.int64), np.array(cs, np.int64),
+                         np.array(labels, np.int64), modality, name)
+
+    def _check_listed_ids_have_images(self, split: str) -> None:
+        for pid in self.ids(split):
+            if not any(list_images(self.root / f"cam{c}" / f"{pid:04d}") for c in range(1, 7)):
+                raise DataError(
+                    f"identity {pid} is listed in {self.root / 'exp'}/{split}_id.txt but has no images: "
+                    f"looked for cam1..cam6/{pid:04d}/*.jpg under {self.root}"
+                )
+
+    def train(self) -> tuple[ImageList, ImageList]:
+        """Training images (train ∪ val ids): (visible, infrared), with labels 0..C-1 shared by both."""
+        for split in ("train", "val"):
+            self._check_listed_ids_have_images(split)
+        pids = self.ids("trainval")
+        labels_of = {p: i for i, p in enumerate(pids)}
+        vis = self._image_list(pids, VISIBLE_CAMS, "visible", "sysu-train-visible", labels_of)
+        ir = self._image_list(pids, INFRARED_CAMS, "infrared", "sysu-train-infrared", labels_of)
+        for lst, cams in ((vis, VISIBLE_CAMS), (ir, INFRARED_CAMS)):
+            lacking = sorted(set(pids) - set(lst.pids.tolist()))
+            if lacking:
+                raise DataError(
+                    f"training identities {lacking[:10]} have no {lst.modality} images (cameras "
+                    f"{', '.join(map(str, cams))}) under {self.root}; each training identity needs both modalities"
+                )
+        return vis, ir
+
+    def query(self) -> ImageList:
+        """All infrared images (cameras 3 and 6) of the test identities: the query set of both search modes."""
+        self._check_listed_ids_have_images("test")
+        return self._image_list(self.ids("test"), QUERY_CAMS, "infrared", "sysu-query")
+
+    def gallery_candidates(self, mode: str = "all") -> ImageList:
+        """Every visible image of the test identities in the mode's gallery cameras; each trial samples from it."""
+        if mode not in GALLERY_CAMS:
+            raise DataError(f"unknown SYSU-MM01 search mode {mode!r}: use 'all' or 'indoor'")
+        return self._image_list(self.ids("test"), GALLERY_CAMS[mode], "visible", f"sysu-gallery-{mode}")
+
+    def statistics(self) -> dict[str, int]:
+        vis, ir = self.train()
+        q = self.query()
+        g = self.gallery_candidates("all")
+        return {
+            "train ids": len(self.ids("trainval")), "train visible": len(vis), "train infrared": len(ir),
+            "test ids": len(self.ids("test")), "query (infrared)": len(q), "gallery candidates (visible)": len(g),
+        }
