@@ -16,7 +16,7 @@ venv:
 	@bash .ci/ensure-venv
 
 test: venv
-	$(VPY) -m pytest -n 2 --dist loadgroup -q
+	$(VPY) -m pytest -n 2 --dist loadfile -q
 
 test-fast: venv
 	$(VPY) -m pytest -q -m "not slow"

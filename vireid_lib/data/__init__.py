@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import DataConfig
-from .cache import load_images
+from .cache import load_images, load_sample
 from .common import ImageList, read_image
 from .regdb import RegDB
 from .sampler import IdentitySampler
@@ -31,4 +31,4 @@ def open_dataset(cfg: DataConfig, verbose: bool = True) -> SYSUMM01 | RegDB:
 
 
 __all__ = ["ImageList", "IdentitySampler", "RegDB", "SYSUMM01", "dataset_root", "ensure_synthetic",
-           "load_images", "open_dataset", "read_image"]
+           "load_images", "load_sample", "open_dataset", "read_image"]

@@ -64,6 +64,12 @@ def load_images(images: ImageList, height: int, width: int, workers: int | None 
     return arr
 
 
+def load_sample(images: ImageList, height: int, width: int, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` images drawn at random (without replacement, in list order) from the cache: (n, H, W, 3) uint8."""
+    idx = np.sort(np.random.default_rng(seed).choice(len(images), min(n, len(images)), replace=False))
+    return np.asarray(load_images(images, height, width)[idx])
+
+
 def _open_valid(path: Path, expected: tuple[int, ...]) -> np.ndarray | None:
     if not path.exists():
         return None

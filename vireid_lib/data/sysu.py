@@ -129,6 +129,20 @@ class SYSUMM01:
             raise DataError(f"unknown SYSU-MM01 search mode {mode!r}: use 'all' or 'indoor'")
         return self._image_list(self.ids("test"), GALLERY_CAMS[mode], "visible", f"sysu-gallery-{mode}")
 
+    def camera_table(self) -> list[dict]:
+        """Per camera: modality, place, and how many identities and images it holds in each split."""
+        rows = []
+        train, test = set(self.ids("trainval")), set(self.ids("test"))
+        for cam in range(1, 7):
+            row = {"camera": f"cam{cam}", "modality": "infrared" if cam in INFRARED_CAMS else "visible",
+                   "place": "indoor" if cam <= 3 else "outdoor"}
+            for name, ids in (("train", train), ("test", test)):
+                counts = [len(list_images(self.root / f"cam{cam}" / f"{p:04d}")) for p in sorted(ids)]
+                row[f"{name} ids"] = sum(c > 0 for c in counts)
+                row[f"{name} images"] = sum(counts)
+            rows.append(row)
+        return rows
+
     def statistics(self) -> dict[str, int]:
         vis, ir = self.train()
         q = self.query()

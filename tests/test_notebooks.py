@@ -1,0 +1,92 @@
+"""Notebooks: structure (cheap), and every registered notebook executed by papermill in the smoke profile."""
+
+import json
+
+import nbformat
+import pytest
+
+from vireid_lib import notebooks as NB
+from vireid_lib.errors import VireidError
+from vireid_lib.paths import results_dir
+
+SPECS = list(NB.NOTEBOOKS)
+MAX_CODE_LINES = 30  # "a cell longer than a screen belongs in the library"
+
+
+def test_every_notebook_is_registered_and_every_registered_one_exists():
+    on_disk = sorted(p.stem for p in NB.NOTEBOOK_DIR.glob("*.ipynb"))
+    assert on_disk == sorted(s.name for s in SPECS)
+    assert [s.name[:2] for s in SPECS] == [f"{i:02d}" for i in range(1, len(SPECS) + 1)]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_notebook_structure(spec):
+    nb = nbformat.read(spec.path, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    first, second = nb.cells[0], nb.cells[1]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {spec.name[:2]} · ")
+    assert "What you will learn" in first.source and "Run time" in first.source
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert tagged == [second], "exactly one parameters cell, right after the title"
+    params = NB.notebook_parameters(spec.path)
+    assert {"profile", "data_root", "seed"} <= set(params)
+    assert all(p["help"] for p in params.values()), "every parameter says what it is for"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, "notebooks/ holds no outputs"
+            assert len(cell.source.splitlines()) <= MAX_CODE_LINES, f"cell too long:\n{cell.source[:200]}"
+    assert "Exercises" in nb.cells[-1].source
+
+
+def test_a_misspelt_parameter_is_an_error_naming_the_valid_ones():
+    with pytest.raises(VireidError, match=r"no parameter\(s\) sede.*data_root, profile, seed"):
+        NB.run_notebook(SPECS[0], "smoke", sede=1)
+
+
+def test_a_failing_notebook_names_the_cell_and_keeps_the_partial_copy(tmp_path, monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 99 · broken"), params,
+                nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('on purpose')")]
+    nbformat.write(nb, tmp_path / "99_broken.ipynb")
+    monkeypatch.setattr(NB, "NOTEBOOK_DIR", tmp_path)
+    spec = NB.NotebookSpec("99_broken", "broken", "fails")
+    with pytest.raises(NB.NotebookFailed, match=r"99_broken failed in cell \d+ .*ValueError: on purpose"):
+        NB.run_notebook(spec, "smoke", out_dir=tmp_path / "out", progress=False)
+    assert (tmp_path / "out" / "99_broken.failed.ipynb").exists()
+    assert not (tmp_path / "out" / "99_broken.ipynb").exists()  # never a half-run notebook under the final name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_notebook_runs_in_the_smoke_profile(spec):
+    out = NB.run_notebook(spec, "smoke", progress=False)
+    nb = json.loads(out.read_text())
+    assert "papermill" not in nb["metadata"], "executed copies are scrubbed"
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors
+    images = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= len(spec.figures), "each saved figure is also shown in the notebook"
+    for p in spec.promised():
+        assert p.stat().st_size > 0, p
+        if p.suffix == ".csv":
+            assert len(p.read_text().strip().splitlines()) >= 2, f"{p} has no rows"
+
+
+@pytest.mark.slow
+def test_report_links_only_to_files_that_exist():
+    import re
+
+    from vireid_lib.report import write_report
+
+    for spec in SPECS:  # normally already run by the test above (same file: same xdist worker)
+        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+            NB.run_notebook(spec, "smoke", progress=False)
+    text = write_report("smoke")
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert any(link.startswith("figures/") for link in links)
+    missing = [link for link in links if not (results_dir() / link).exists()]
+    assert not missing, missing

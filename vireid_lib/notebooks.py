@@ -1,0 +1,202 @@
+"""The notebook registry and the papermill runner behind ``make reproduce``.
+
+One registry (:data:`NOTEBOOKS`) says, for every notebook, its order, what it shows, and which files it
+must produce; the runner, the tests and the report all read it. The runner (per
+``../shared/NOTEBOOK-CONVENTIONS.md``):
+
+- checks the parameters it passes against the notebook's ``parameters`` cell (papermill only warns about a
+  misspelt one, and injects it anyway);
+- runs with the ``python3`` kernel (the venv's), in ``notebooks/`` as working directory, figures inline;
+- writes the executed copy to a temporary file and renames it into ``results/notebooks/`` only on success;
+  a failed run is kept as ``<name>.failed.ipynb`` and reported with the failing cell;
+- scrubs the executed copy (nbstripout, keeping outputs) so that reruns do not change bytes needlessly;
+- checks that every promised figure and table exists, records times in ``results/timings.json`` and the
+  run's provenance in ``results/manifest.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import check_profile
+from .errors import VireidError
+from .io import atomic_path, atomic_write_json, sha256_file
+from .paths import REPO_ROOT, results_dir
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    name: str  # file stem, e.g. "01_data_exploration"
+    title: str
+    shows: str  # one paragraph for the report
+    figures: tuple[str, ...] = ()  # promised files under results/figures/ (stems, .png)
+    tables: tuple[str, ...] = ()  # promised files under results/tables/ (stems, .csv and .md)
+    timeout: int = 1800  # per cell, seconds
+
+    @property
+    def path(self) -> Path:
+        return NOTEBOOK_DIR / f"{self.name}.ipynb"
+
+    def promised(self) -> list[Path]:
+        r = results_dir()
+        return [r / "figures" / f"{f}.png" for f in self.figures] + [
+            r / "tables" / f"{t}.{ext}" for t in self.tables for ext in ("csv", "md")]
+
+
+NOTEBOOKS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        "01_data_exploration", "Data exploration: the visible-infrared re-identification task",
+        "What VI-ReID is; the dataset's layout and statistics (identities, images per camera and modality, "
+        "splits); the same people seen by visible and infrared cameras; intensity histograms; and the modality "
+        "gap measured with hand-crafted features under the evaluation protocol: well above chance within a "
+        "modality, at chance across.",
+        figures=("01_identities_across_cameras", "01_intensity_histograms", "01_modality_gap"),
+        tables=("01_dataset_statistics", "01_camera_statistics", "01_modality_gap"),
+    ),
+    NotebookSpec(
+        "02_rcc_augmentation", "Random Combination of Channels (RCC) and the other augmentations",
+        "The seven RCC variants (six channel orders and grayscale, paper Fig. 2) on dataset images, next to "
+        "colour jitter, CRE and random erasing; their measured cost per image, batched against a per-image PIL "
+        "pipeline; and why channel order matters when the other modality has no colour.",
+        figures=("02_rcc_variants", "02_augmentations", "02_channel_order_retrieval"),
+        tables=("02_augmentation_cost", "02_channel_order_retrieval"),
+    ),
+)
+
+
+def get(name: str) -> NotebookSpec:
+    for nb in NOTEBOOKS:
+        if nb.name == name or nb.name.startswith(f"{name}_") or nb.name[:2] == name:
+            return nb
+    raise VireidError(f"no notebook {name!r}; known: {', '.join(nb.name for nb in NOTEBOOKS)}")
+
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    """The names, types and defaults of a notebook's ``parameters`` cell (papermill's own parser)."""
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def check_parameters(spec: NotebookSpec, params: dict) -> None:
+    known = notebook_parameters(spec.path)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise VireidError(
+            f"notebook {spec.name} has no parameter(s) {', '.join(unknown)}; its parameters are "
+            f"{', '.join(sorted(known))} (papermill would silently ignore the misspelt name)"
+        )
+
+
+class NotebookFailed(VireidError):
+    pass
+
+
+def scrub(path: Path) -> None:
+    """Remove volatile metadata (timestamps, papermill run info, cell ids' execution times) but keep outputs."""
+    subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--keep-output", "--keep-count", "--extra-keys",
+         "metadata.papermill cell.metadata.papermill cell.metadata.execution metadata.widgets", str(path)],
+        check=True,
+    )
+
+
+def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, progress: bool = True,
+                 **params) -> Path:
+    """Execute one notebook with papermill; return the path of the executed (scrubbed) copy."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    check_profile(profile)
+    params = {"profile": profile, **params}
+    check_parameters(spec, params)
+    out_dir = out_dir or results_dir() / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"{spec.name}.ipynb"
+    failed = out_dir / f"{spec.name}.failed.ipynb"
+    env_before = {k: os.environ.get(k) for k in ("MPLBACKEND", "VIREID_BATCH_RUN")}
+    # figures are shown inline (the executed copy is what the reader sees) whatever the caller's backend
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["VIREID_BATCH_RUN"] = "1"  # progress bars print sparse text lines, not widgets
+    try:
+        with atomic_path(final, suffix=".ipynb") as tmp:
+            try:
+                papermill.execute_notebook(
+                    str(spec.path), str(tmp), parameters=params, kernel_name="python3", cwd=str(NOTEBOOK_DIR),
+                    execution_timeout=spec.timeout, progress_bar=progress, log_output=False,
+                )
+            except PapermillExecutionError as e:
+                os.replace(tmp, failed)
+                raise NotebookFailed(
+                    f"notebook {spec.name} failed in cell {e.cell_index} (execution count {e.exec_count}): "
+                    f"{e.ename}: {e.evalue}\n  the executed notebook up to the error is at {failed}"
+                ) from None
+            scrub(tmp)
+    finally:
+        for k, v in env_before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    with contextlib.suppress(FileNotFoundError):
+        failed.unlink()
+    missing = [str(p) for p in spec.promised() if not p.exists()]
+    if missing:
+        raise NotebookFailed(f"notebook {spec.name} ran but did not produce {', '.join(missing)}")
+    return final
+
+
+def environment_info() -> dict[str, str]:
+    import numpy
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "platform": platform.platform(), "cpu_count": str(os.cpu_count()),
+            "cuda": str(torch.cuda.is_available())}
+
+
+def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: bool = True) -> dict[str, float]:
+    """Run every registered notebook (or ``only`` some) in order, then rewrite the report. Returns times (s)."""
+    from .report import write_report
+
+    check_profile(profile)
+    specs = [get(n) for n in only] if only else list(NOTEBOOKS)
+    timings_path = results_dir() / "timings.json"
+    timings = _read_json(timings_path).get(profile, {})
+    for spec in specs:
+        print(f"==> {spec.name} (profile={profile})", flush=True)
+        t0 = time.perf_counter()
+        run_notebook(spec, profile, progress=progress)
+        timings[spec.name] = round(time.perf_counter() - t0, 1)
+        print(f"    {spec.name}: {timings[spec.name]:.1f} s", flush=True)
+        all_t = _read_json(timings_path)
+        all_t[profile] = timings
+        atomic_write_json(timings_path, all_t)
+    manifest = {
+        "profile": profile, "environment": environment_info(),
+        "files": {str(p.relative_to(results_dir())): sha256_file(p)
+                  for spec in NOTEBOOKS for p in spec.promised() if p.exists()},
+    }
+    atomic_write_json(results_dir() / "manifest.json", manifest)
+    write_report(profile)
+    print("summary: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+          + f"; total {sum(timings.values()) / 60:.1f} min", flush=True)
+    return timings
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
