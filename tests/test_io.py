@@ -33,3 +33,12 @@ def test_append_jsonl(tmp_path):
     append_jsonl(p, {"epoch": 0})
     append_jsonl(p, {"epoch": 1})
     assert [json.loads(line)["epoch"] for line in p.read_text().splitlines()] == [0, 1]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    atomic_write_text(tmp_path / "r.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "r.txt").stat().st_mode & 0o777 == 0o666 & ~mask
