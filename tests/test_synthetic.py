@@ -125,8 +125,8 @@ def test_infrared_brightness_of_garments_does_not_follow_their_colour():
     ident = ids[0]
     cam_v, cam_i = S.make_camera(0, 1), S.make_camera(0, 3)
     pose = S.draw_pose(np.random.default_rng(0), ident, cam_v)
-    lab_v, _ = S.person_labels(ident, pose, 128, 64)
-    lab_i, _ = S.person_labels(ident, pose, 128, 64)
+    lab_v, *_ = S.person_labels(ident, pose, 128, 64)
+    lab_i, *_ = S.person_labels(ident, pose, 128, 64)
     assert np.array_equal(lab_v, lab_i)
     assert cam_i.modality == "nir" and cam_v.modality == "visible"
 
@@ -134,9 +134,10 @@ def test_infrared_brightness_of_garments_does_not_follow_their_colour():
 def test_viewpoint_changes_what_is_visible():
     ident = next(S.make_identity(0, p) for p in range(1, 500)
                  if S.make_identity(0, p).backpack is not None and S.make_identity(0, p).pattern == "logo")
+    ident = dataclasses.replace(ident, backpack_size=1.0)
     base = S.Pose(view="front", swing=0, stride=0.05, scale=0.9, cx=0.5, top=0.03)
-    front, _ = S.person_labels(ident, base, 128, 64)
-    back, _ = S.person_labels(ident, dataclasses.replace(base, view="back"), 128, 64)
+    front, *_ = S.person_labels(ident, base, 128, 64)
+    back, *_ = S.person_labels(ident, dataclasses.replace(base, view="back"), 128, 64)
     assert (back == S.BACKPACK).sum() > 3 * max(1, (front == S.BACKPACK).sum())
     assert (front == S.PATTERN).sum() > 0 and (back == S.PATTERN).sum() == 0  # the logo is on the chest
     assert (front == S.SKIN).sum() > (back == S.SKIN).sum()  # the face

@@ -1,4 +1,4 @@
-"""The ``vireid`` command line: ``vireid reproduce``, ``vireid generate``, ``vireid info``, ``vireid notebooks``.
+"""The ``vireid`` command line: ``reproduce``, ``train``, ``evaluate``, ``generate``, ``notebooks``, ``info``.
 
 Errors the library raises on purpose (bad data, bad config, a failing notebook) are printed as one clear
 message with exit status 2; anything else is a bug and shows its traceback.
@@ -7,6 +7,7 @@ message with exit status 2; anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .config import PROFILES
@@ -26,6 +27,52 @@ def _cmd_generate(args) -> None:
     for ds in args.dataset.split(","):
         cfg = data_config(args.profile, dataset=ds)
         print(dataset_root(cfg))
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    """``--set loss.theta1=0.4 --set model.fusion_layers=[1,2]``: values parsed as JSON when they can be."""
+    import json
+
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise VireidError(f"--set expects key=value (e.g. loss.theta1=0.4), got {pair!r}")
+        k, v = pair.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def _experiment(args):
+    from .config import experiment_config
+
+    return experiment_config(args.profile, name=args.name, seed=args.seed, data_root=args.data_root,
+                             **_parse_sets(args.set))
+
+
+def _cmd_train(args) -> None:
+    from .engine import train
+    from .experiments import run_path
+
+    cfg = _experiment(args)
+    run_dir = args.run_dir or run_path(cfg)
+    print(f"run folder: {run_dir}")
+    final = train(cfg, run_dir, progress_bar=not args.quiet)
+    print(json.dumps(final["headline"], indent=1))
+
+
+def _cmd_evaluate(args) -> None:
+    from .engine import evaluate, load_model, resolve_device
+    from .experiments import run_path
+
+    cfg = _experiment(args)
+    run_dir = args.run_dir or run_path(cfg)
+    device = resolve_device(cfg.train.device)
+    results = evaluate(load_model(cfg, run_dir, device), cfg, device)
+    for name, res in results.items():
+        print(name + ": " + ", ".join(f"{k} {v:.2f}" for k, v in res["mean"].items()))
 
 
 def _cmd_info(args) -> None:
@@ -55,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--profile", default="cpu", choices=PROFILES)
     g.add_argument("--dataset", default="sysu", help="sysu, regdb or sysu,regdb")
     g.set_defaults(fn=_cmd_generate)
+    for name, fn, hlp in (("train", _cmd_train, "train (or resume) a run of the method"),
+                          ("evaluate", _cmd_evaluate, "evaluate a trained run with its dataset's protocol")):
+        t = sub.add_parser(name, help=hlp)
+        t.add_argument("--profile", default="cpu", choices=PROFILES)
+        t.add_argument("--name", default="full", help="a label for the run (not part of its identity)")
+        t.add_argument("--seed", type=int, default=0)
+        t.add_argument("--data-root", default=None, help="a real SYSU-MM01 / RegDB folder (default: synthetic)")
+        t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a config field, e.g. --set loss.dml=none --set train.epochs=5")
+        t.add_argument("--run-dir", default=None, help="default: results/runs/<profile>/<identity>")
+        t.add_argument("--quiet", action="store_true", help="no progress bar")
+        t.set_defaults(fn=fn)
     sub.add_parser("info", help="versions, device, threads").set_defaults(fn=_cmd_info)
     sub.add_parser("notebooks", help="list the notebooks and their parameters").set_defaults(fn=_cmd_notebooks)
     return p

@@ -44,6 +44,10 @@ class SyntheticSpec:
     # rendered image size (H, W); readers resize to the training size
     height: int = 128
     width: int = 64
+    # fraction of garments whose dye absorbs near-IR like visible light (their NIR brightness follows their
+    # visible lightness; the others' is independent of their colour). Set from the baseline's cross-modal
+    # accuracy alone (see README), never from the ablations.
+    absorbing_dyes: float = 0.0
     # per-image nuisance factors
     occlusion_prob: float = 0.2
     blur_max: float = 1.0  # max Gaussian sigma in pixels at 128×64
@@ -57,6 +61,8 @@ class SyntheticSpec:
                 raise ConfigError(f"synthetic.{name} must be ≥ 1, got {getattr(self, name)}")
         if self.regdb_ids < 2 or self.regdb_ids % 2:
             raise ConfigError(f"synthetic.regdb_ids must be even and ≥ 2 (half train, half test), got {self.regdb_ids}")
+        if not 0.0 <= self.absorbing_dyes <= 1.0:
+            raise ConfigError(f"synthetic.absorbing_dyes must be in [0, 1], got {self.absorbing_dyes}")
         if not 0.0 < self.camera_presence <= 1.0:
             raise ConfigError(f"synthetic.camera_presence must be in (0, 1], got {self.camera_presence}")
         if self.height < 32 or self.width < 16:
@@ -180,6 +186,207 @@ def default_real_root(dataset: str) -> Path:
             f"there or set {env}=/path/to/{sub}. To run without it, use profile='cpu' (the synthetic dataset)."
         )
     return root
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The method: augmentation, model, losses, training
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Which augmentations the training pipeline applies (every row of Table 1 is a choice of these)."""
+
+    rcc: bool = True  # §3.1, visible images only
+    cre: bool = True  # CAJ channel random erasing, both modalities
+    random_erasing: bool = False  # plain random erasing, both modalities
+    pad: int = 10
+    flip: bool = True
+    erase_p: float = 0.5
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network (§3.2–3.4). ``fusion_layers=()`` is the baseline: global branch only, no joint branch."""
+
+    depth: int = 50  # ResNet depth: 10, 18, 34, 50 (the paper: 50)
+    width: int = 64  # base channels (64 = the standard ResNet)
+    pretrained: bool = True  # ImageNet weights (the paper; needs a local copy when offline)
+    weights_path: str | None = None  # a local ImageNet state dict instead of torch hub's cache
+    last_stride: int = 1
+    fusion_layers: tuple[int, ...] = (1, 2, 3)  # which of f1..f4 are fused (Eq. 2; Table 2)
+    fusion_channels: int = 256
+    gem_p: float = 3.0
+
+    def validate(self) -> None:
+        if any(i not in (1, 2, 3, 4) for i in self.fusion_layers) or len(set(self.fusion_layers)) != len(
+                self.fusion_layers):
+            raise ConfigError(f"model.fusion_layers must be distinct layers among 1..4, got {self.fusion_layers}")
+        if self.last_stride not in (1, 2):
+            raise ConfigError(f"model.last_stride must be 1 or 2, got {self.last_stride}")
+
+
+DML_MODES = ("none", "global-to-fusion", "joint-to-global", "joint-to-fusion", "joint-to-both")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The loss (§3.5, Eq. 13): every component switchable, so that every row of Tables 1–4 is a config."""
+
+    id_branches: bool = True  # L_id on the global and fusion branches (Table 3's "L_id"); the joint one always
+    dml: str = "joint-to-both"  # deep mutual learning (Eqs. 5–6, Table 4): one of DML_MODES
+    theta1: float = 0.6  # weight of L_KD1 (Eq. 9)
+    theta2: float = 1.8  # weight of L_KD2 (Eq. 10)
+    label_smoothing: float = 0.1  # Table 3's "LSR": ε of the global and fusion branches' identity losses
+    wrt: bool = True  # WRT loss on the joint embedding (Eqs. 11–12)
+
+    def validate(self) -> None:
+        if self.dml not in DML_MODES:
+            raise ConfigError(f"loss.dml must be one of {', '.join(DML_MODES)}, got {self.dml!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.theta1 < 0 or self.theta2 < 0:
+            raise ConfigError(f"loss.theta1 and theta2 must be ≥ 0, got {self.theta1}, {self.theta2}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation (§4.2; schedule as in the AGW/CAJ code) and run mechanics."""
+
+    epochs: int = 80
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = 0.1  # new layers (and all layers when training from scratch)
+    pretrained_lr_factor: float = 0.1  # ImageNet-initialised layers train at lr × this
+    momentum: float = 0.9
+    nesterov: bool = True  # as the AGW/CAJ code
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 10  # linear warm-up: lr·(e+1)/warmup
+    milestones: tuple[int, ...] = (20, 50)  # lr × 0.1 at each
+    gamma: float = 0.1
+    P: int = 8  # identities per batch
+    K: int = 4  # images per identity and modality: a batch is P × (K + K)
+    max_batches: int = 0  # batches per epoch; 0: an epoch as long as the larger modality
+    eval_every: int = 10  # evaluate every N epochs (and always at the end); 0: only at the end
+    checkpoint_every: int = 0  # also checkpoint every N batches inside an epoch; 0: at epoch ends only
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
+    amp: Literal["off", "bf16", "fp16"] = "off"
+    channels_last: bool = False
+    threads: int = 0  # torch CPU threads; 0: leave the default
+
+    def validate(self) -> None:
+        if self.epochs < 1 or self.P < 1 or self.K < 1:
+            raise ConfigError("train.epochs, P and K must be ≥ 1")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"train.optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.amp not in ("off", "bf16", "fp16"):
+            raise ConfigError(f"train.amp must be off, bf16 or fp16, got {self.amp!r}")
+        if list(self.milestones) != sorted(self.milestones):
+            raise ConfigError(f"train.milestones must be increasing, got {self.milestones}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One training run: data, augmentation, model, loss, optimisation, seed. Its identity (for the run
+    registry) is a hash of everything that changes the result; ``name`` and the run mechanics are not part
+    of it, so two table rows with the same settings share one run."""
+
+    name: str = "full"
+    profile: str = "cpu"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    aug: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    NOT_IDENTITY = ("name", "train.eval_every", "train.checkpoint_every", "train.device", "train.threads")
+
+    def validate(self) -> None:
+        self.data.validate()
+        self.model.validate()
+        self.loss.validate()
+        self.train.validate()
+        if not self.model.fusion_layers and self.loss.dml != "none":
+            raise ConfigError("deep mutual learning needs the fusion and joint branches: set loss.dml='none' "
+                              "when model.fusion_layers is empty (the baseline)")
+
+    def identity(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in self.NOT_IDENTITY:
+            parts = key.split(".")
+            sub = d
+            for p in parts[:-1]:
+                sub = sub[p]
+            sub.pop(parts[-1])
+        return d
+
+    def with_overrides(self, **dotted: Any) -> ExperimentConfig:
+        """``cfg.with_overrides(**{"loss.theta1": 0.4, "model.fusion_layers": (1, 2)})``."""
+        return apply_overrides(self, dotted)
+
+
+EXPERIMENT_PROFILES: dict[str, dict[str, Any]] = {
+    # seconds: a 4-layer, 8-channel ResNet on 32×16 images, two short epochs
+    "smoke": {"model": dict(depth=10, width=8, pretrained=False),
+              "train": dict(epochs=2, optimizer="adam", lr=1e-3, warmup_epochs=1, milestones=(), P=4, K=2,
+                            max_batches=3, eval_every=1, threads=1)},
+    # the embedded default: from scratch on the synthetic set, on a 2-core CPU (choice measured: see README)
+    "cpu": {"model": dict(depth=10, width=32, pretrained=False),
+            "train": dict(epochs=12, optimizer="adam", lr=1e-3, warmup_epochs=2, milestones=(8,), P=8, K=4,
+                          max_batches=0, eval_every=4, threads=0)},
+    # the paper (§4.2): ResNet-50 from ImageNet, 288×144, 8 × (4 + 4), 80 epochs of SGD
+    "paper": {"model": dict(depth=50, width=64, pretrained=True), "train": dict()},
+}
+
+
+def apply_overrides(cfg: Any, dotted: dict[str, Any]) -> Any:
+    """Apply ``{"a.b": v}`` overrides to nested frozen dataclasses, naming the valid fields on a typo."""
+    groups: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in dotted.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            groups.setdefault(head, {})[rest] = value
+        else:
+            top[key] = value
+    sections = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    for head, sub in groups.items():
+        if head not in sections:
+            raise ConfigError(f"unknown config section {head!r}; sections: {', '.join(sections)}")
+        top[head] = apply_overrides(getattr(cfg, head), sub)
+    for k, v in top.items():
+        current = getattr(cfg, k, None)
+        if isinstance(v, dict) and dataclasses.is_dataclass(current):  # {"synthetic": {"seed": 1}}
+            top[k] = apply_overrides(current, v)
+        elif isinstance(v, list) and isinstance(current, tuple):  # lists from JSON / the command line
+            top[k] = tuple(v)
+    return replace_checked(cfg, **top)
+
+
+def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, data_root: str | None = None,
+                      **dotted: Any) -> ExperimentConfig:
+    """The full method's configuration in a profile, with dotted overrides
+    (``experiment_config("cpu", **{"loss.dml": "none"})``)."""
+    check_profile(profile)
+    base = EXPERIMENT_PROFILES[profile]
+    data = data_config(profile, root=data_root)
+    cfg = ExperimentConfig(name=name, profile=profile, seed=seed, data=data,
+                           model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
+    cfg = apply_overrides(cfg, dotted) if dotted else cfg
+    cfg.validate()
+    return cfg
+
+
+def from_dict(d: dict[str, Any]) -> ExperimentConfig:
+    """Inverse of :func:`asdict` for an experiment (reads a run's ``config.json``)."""
+    def tup(x):
+        return tuple(x) if isinstance(x, list) else x
+
+    data = dict(d["data"])
+    data["synthetic"] = SyntheticSpec(**{k: tup(v) for k, v in data["synthetic"].items()})
+    return ExperimentConfig(
+        name=d["name"], profile=d["profile"], seed=d["seed"], data=DataConfig(**data),
+        aug=AugmentConfig(**d["aug"]), model=ModelConfig(**{k: tup(v) for k, v in d["model"].items()}),
+        loss=LossConfig(**d["loss"]), train=TrainConfig(**{k: tup(v) for k, v in d["train"].items()}),
+    )
 
 
 def asdict(cfg: Any) -> dict[str, Any]:

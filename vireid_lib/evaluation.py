@@ -189,6 +189,7 @@ def evaluate_sysu(query_feats: np.ndarray, gallery_feats: np.ndarray, query: Ima
         results.append(rank_metrics(d_all[:, idx], query.pids, gallery.pids[idx], query.cams, gallery.cams[idx],
                                     sysu_camera_rule=True, unique_ids=True))
     info = {"mode": mode, "shots": shots, "num_query": len(query), "gallery_sizes": sizes,
+            "chance_R1": 100.0 / len(np.unique(gallery.pids)),
             "gallery_sampler": "AGW-seeded (random.seed(trial))", "metric": metric}
     return ProtocolResult(results, f"SYSU-MM01 {mode}-search {'single' if shots == 1 else 'multi'}-shot", info)
 

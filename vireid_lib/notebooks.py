@@ -70,6 +70,24 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         figures=("02_rcc_variants", "02_augmentations", "02_channel_order_retrieval"),
         tables=("02_augmentation_cost", "02_channel_order_retrieval"),
     ),
+    NotebookSpec(
+        "03_model_building", "Building the model: two streams, mid-layer fusion, a joint branch",
+        "The two-stream ResNet (Eq. 1), GeM pooling and the BN-neck (Eq. 4), the fusion module (Eq. 2) and the "
+        "joint branch (Eq. 3), built piece by piece on a real batch with every shape printed; each equation next "
+        "to the function that implements it; parameters and FLOPs of the baseline and of the model with fusion, "
+        "at this profile's size and at the paper's.",
+        figures=("03_feature_shapes", "03_weight_maps_shape"),
+        tables=("03_model_complexity",),
+    ),
+    NotebookSpec(
+        "04_training", "Training the method: identity losses, deep mutual learning, WRT",
+        "The losses of §3.5 (Eqs. 5–13) beside their functions; a full training run of the method (reused when "
+        "it has finished before), its loss parts and intermediate evaluations per epoch, the protocol's result "
+        "with its spread over gallery trials, how far it is above chance, the paper's headline numbers beside it "
+        "(labelled: they are on the real data), and the fusion weight maps the model learned.",
+        figures=("04_training_curves", "04_learned_weight_maps"),
+        tables=("04_results", "04_vs_paper"),
+    ),
 )
 
 

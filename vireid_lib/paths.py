@@ -39,3 +39,12 @@ def tables_dir() -> Path:
 
 def runs_dir() -> Path:
     return results_dir() / "runs"
+
+
+def shown(path: Path | str) -> str:
+    """A path as notebooks print it: relative to the repository when inside it (no machine-specific prefix)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)

@@ -16,10 +16,10 @@ their channels changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
+
+from .config import AugmentConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,7 +42,11 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
 
 def to_tensor(batch: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 (B, H, W, 3) → float (B, 3, H, W) in [0, 1] on ``device`` (the transfer happens as uint8)."""
-    t = torch.as_tensor(np.ascontiguousarray(batch)) if isinstance(batch, np.ndarray) else batch
+    if isinstance(batch, np.ndarray):
+        batch = np.ascontiguousarray(batch)
+        t = torch.from_numpy(batch if batch.flags.writeable else batch.copy())
+    else:
+        t = batch
     t = t.to(device, non_blocking=True)
     return t.float().div_(255.0).permute(0, 3, 1, 2).contiguous()
 
@@ -182,21 +186,10 @@ def color_jitter(x: torch.Tensor, generator: torch.Generator, brightness: float 
     return ((x - g) * fs + g).clamp(0, 1)
 
 
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Which augmentations the training pipeline applies (every row of Table 1 is a choice of these)."""
-
-    rcc: bool = True  # §3.1, visible only
-    cre: bool = True  # CAJ channel random erasing, both modalities
-    random_erasing: bool = False  # plain random erasing, both modalities
-    pad: int = 10
-    flip: bool = True
-    erase_p: float = 0.5
-
-
 def train_transform(visible: torch.Tensor, infrared: torch.Tensor, generator: torch.Generator,
-                    aug: AugmentConfig = AugmentConfig()) -> tuple[torch.Tensor, torch.Tensor]:
+                    aug: AugmentConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The training augmentation of a sampler batch: [0, 1] float images in, normalised images out."""
+    aug = aug or AugmentConfig()
     if aug.rcc:
         visible = rcc(visible, generator)
     out = []
@@ -229,11 +222,12 @@ __all__ = [
 # The same training augmentation, one image at a time with PIL, the way the reference code does it.
 # Used as the baseline of the speed benchmark and in notebook 02; not used for training.
 # ---------------------------------------------------------------------------------------------------------
-def pil_train_transform(img, rng, modality: str = "visible", aug: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+def pil_train_transform(img, rng, modality: str = "visible", aug: AugmentConfig | None = None) -> torch.Tensor:
     """Per-image PIL/torchvision version of :func:`train_transform` (``rng`` is a ``random.Random``)."""
     from PIL import Image, ImageOps
     from torchvision.transforms import functional as TF
 
+    aug = aug or AugmentConfig()
     if modality == "visible" and aug.rcc:
         k = rng.randrange(7)
         if k == 6:

@@ -6,7 +6,8 @@ lie on disk. The same readers, samplers and evaluation protocols then run on eit
 
 How an image arises, and what the generator therefore models
 -------------------------------------------------------------
-*The person* (drawn once per identity, shared by both modalities): height and build; skin and hair;
+*The person* (drawn once per identity, shared by both modalities): height, build and proportions; skin
+and hair; the relief of the clothes (folds, seams, pockets: geometry, so it shades both modalities alike);
 an upper garment (sleeve length, pattern: plain / stripes / checks / logo) and a lower garment (trousers,
 shorts or skirt); shoes; carried items (bag, backpack, hat). Every garment has a visible colour *and a
 material*. What an infrared camera sees is the material: near-infrared reflectance (SYSU-MM01's cameras 3
@@ -19,8 +20,9 @@ makes cross-modality matching hard and colour useless across modalities.
 a logo and the face from the front, the torso is narrower from the side), pose (arm swing, stride),
 the detector's crop (scale and shift), the camera's scene (background structure, indoor or outdoor; camera 3
 films the same room as camera 2), illumination (visible: colour cast and brightness; infrared: gain, offset
-and the fall-off of the active illuminator), partial occlusion, defocus/motion blur, sensor noise and JPEG
-compression. Infrared images are one channel stored as three equal channels, as in SYSU-MM01.
+and the fall-off of the active illuminator, which lights a passer-by more than the scene behind), partial
+occlusion, defocus/motion blur, sensor noise and JPEG compression. Infrared images are one channel stored as
+three equal channels, as in SYSU-MM01.
 
 Nothing here is tuned to make an ablation come out a certain way; the nuisance levels are fixed in the spec.
 
@@ -53,9 +55,9 @@ from scipy.ndimage import gaussian_filter
 from ..config import SyntheticSpec, asdict
 from ..errors import DataError
 from ..io import atomic_write_json, stable_hash
-from ..paths import synthetic_dir
+from ..paths import shown, synthetic_dir
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 4
 
 VISIBLE_CAMS = (1, 2, 4, 5)
 INFRARED_CAMS = (3, 6)
@@ -86,25 +88,35 @@ class Material:
 
 @dataclass(frozen=True)
 class Identity:
+    """A person: body geometry and clothing cut (seen by both modalities) and materials (seen differently)."""
+
     pid: int
     gender: str
     height: float  # fraction of the crop's height the standing person fills
     build: float  # width multiplier
+    shoulders: float  # shoulder half-width, in units of height (before ``build``)
+    hip_y: float  # where the torso ends and the legs begin (torso / leg proportion)
+    head: float  # head size multiplier
     skin: Material
     hair: Material
-    long_hair: bool
+    hair_length: float  # how far below the head the hair falls (0: short)
     upper: Material
-    sleeves: str  # "short" | "long"
-    pattern: str  # "plain" | "hstripes" | "vstripes" | "checks" | "logo"
+    sleeve: float  # fraction of the arm the sleeve covers
+    pattern: str  # "plain" | "hstripes" | "vstripes" | "checks" | "logo" | "block" | "jacket"
     pattern_material: Material
     pattern_period: float
     lower: Material
     lower_kind: str  # "trousers" | "shorts" | "skirt"
+    lower_end: float  # where the lower garment ends (height fraction)
     shoes: Material
     bag: Material | None
     bag_side: int
+    bag_size: float
     backpack: Material | None
+    backpack_size: float
     hat: Material | None
+    hat_height: float
+    relief: tuple[tuple[float, float, float, float], ...]  # folds, seams, pockets: (fx, fy, phase, amplitude)
 
 
 def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -114,20 +126,33 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
 
 
-def _fabric(rng: np.random.Generator) -> Material:
-    """A garment's material: clothing colours are often achromatic (black, grey, white, navy), otherwise any hue."""
+def _fabric(rng: np.random.Generator, absorbing_dyes: float = 0.0) -> Material:
+    """A garment's material: a dye (the visible colour; clothing is often achromatic: black, grey, white, navy)
+    on a fibre.
+
+    Near-IR: most dyes are transparent beyond 700 nm, so the garment reflects as its fibre does, whatever
+    its colour (drawn independently of it). Some dyes (carbon black and other broadband absorbers) absorb
+    near-IR as they absorb visible light: such a garment is as light or dark in near-IR as it is in visible
+    light. ``absorbing_dyes`` is the fraction of garments dyed that way (0: every garment independent).
+    Hue never carries over. Thermal emission is independent of both.
+    """
     if rng.random() < 0.35:
         v = float(rng.uniform(0.08, 0.92))
         rgb = _hsv_to_rgb(float(rng.random()), float(rng.uniform(0, 0.12)), v)
     else:
         rgb = _hsv_to_rgb(float(rng.random()), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.25, 0.9)))
-    # independent of the dye: the reflectance of the fibre in near-IR, the emission of the layer in thermal
-    return Material(rgb=tuple(float(c) for c in rgb), nir=float(rng.uniform(0.15, 0.9)),
-                    thermal=float(rng.uniform(0.35, 0.7)))
+    lightness = float(np.dot(rgb, (0.299, 0.587, 0.114)))
+    fibre = float(rng.uniform(0.15, 0.9))
+    nir = 0.1 + 0.8 * lightness if rng.random() < absorbing_dyes else fibre
+    return Material(rgb=tuple(float(c) for c in rgb), nir=nir, thermal=float(rng.uniform(0.35, 0.7)))
 
 
-def make_identity(seed: int, pid: int) -> Identity:
-    """Draw identity ``pid`` of the dataset with this seed (a pure function of both)."""
+def make_identity(seed: int, pid: int, absorbing_dyes: float = 0.0) -> Identity:
+    """Draw identity ``pid`` of the dataset with this seed (a pure function of both).
+
+    Body proportions and clothing cut vary continuously, as they do between real people; they are what the
+    two modalities share. Colours and infrared brightnesses are drawn independently of each other.
+    """
     rng = np.random.default_rng([seed, 1, pid])
     tone = float(rng.uniform(0.25, 0.85))  # skin from dark to light
     skin = Material(rgb=(0.35 + 0.6 * tone, 0.22 + 0.55 * tone, 0.15 + 0.5 * tone),
@@ -136,24 +161,36 @@ def make_identity(seed: int, pid: int) -> Identity:
     hair = Material(rgb=(hv * 1.0, hv * 0.8, hv * 0.6), nir=float(rng.uniform(0.15, 0.5)),
                     thermal=float(rng.uniform(0.55, 0.7)))
     gender = "female" if rng.random() < 0.5 else "male"
-    pattern = str(rng.choice(["plain", "hstripes", "vstripes", "checks", "logo"], p=[0.45, 0.2, 0.1, 0.15, 0.1]))
+    pattern = str(rng.choice(["plain", "hstripes", "vstripes", "checks", "logo", "block", "jacket"],
+                             p=[0.3, 0.15, 0.1, 0.1, 0.1, 0.1, 0.15]))
     lower_kind = str(rng.choice(["trousers", "shorts", "skirt"],
                                 p=[0.6, 0.2, 0.2] if gender == "female" else [0.8, 0.2, 0.0]))
-    upper = _fabric(rng)
-    pm = _fabric(rng)
-    # a printed/woven pattern: its IR contrast is partly that of the base fabric (same fibre, different dye)
-    w = float(rng.uniform(0.0, 1.0))
-    pattern_material = Material(rgb=pm.rgb, nir=w * pm.nir + (1 - w) * upper.nir, thermal=upper.thermal)
+    lower_end = {"trousers": (0.86, 0.95), "shorts": (0.6, 0.74), "skirt": (0.62, 0.86)}[lower_kind]
+    long_hair = rng.random() < (0.6 if gender == "female" else 0.1)
+    upper = _fabric(rng, absorbing_dyes)
+    pm = _fabric(rng, absorbing_dyes)
+    # a print, a weave or an inner garment: its IR contrast with the base fabric varies (same fibre or not)
+    w = float(rng.uniform(0.5, 1.0))
+    pattern_material = Material(rgb=pm.rgb, nir=w * pm.nir + (1 - w) * upper.nir,
+                                thermal=w * pm.thermal + (1 - w) * upper.thermal)
     return Identity(
         pid=pid, gender=gender,
-        height=float(rng.uniform(0.84, 0.97)), build=float(rng.uniform(0.85, 1.2)),
-        skin=skin, hair=hair, long_hair=bool(rng.random() < (0.6 if gender == "female" else 0.1)),
-        upper=upper, sleeves="short" if rng.random() < 0.4 else "long",
-        pattern=pattern, pattern_material=pattern_material, pattern_period=float(rng.uniform(0.03, 0.07)),
-        lower=_fabric(rng), lower_kind=lower_kind, shoes=_fabric(rng),
-        bag=_fabric(rng) if rng.random() < 0.3 else None, bag_side=int(rng.choice([-1, 1])),
-        backpack=_fabric(rng) if rng.random() < 0.3 else None,
-        hat=_fabric(rng) if rng.random() < 0.15 else None,
+        height=float(rng.uniform(0.84, 0.97)), build=float(rng.uniform(0.78, 1.3)),
+        shoulders=float(rng.uniform(0.11, 0.145)), hip_y=float(rng.uniform(0.46, 0.54)),
+        head=float(rng.uniform(0.88, 1.12)), skin=skin, hair=hair,
+        hair_length=float(rng.uniform(0.08, 0.24) if long_hair else rng.uniform(0.0, 0.03)),
+        upper=upper, sleeve=float(rng.uniform(0.2, 0.45) if rng.random() < 0.4 else rng.uniform(0.8, 0.95)),
+        pattern=pattern, pattern_material=pattern_material, pattern_period=float(rng.uniform(0.05, 0.12)),
+        lower=_fabric(rng, absorbing_dyes), lower_kind=lower_kind, lower_end=float(rng.uniform(*lower_end)),
+        shoes=_fabric(rng, absorbing_dyes),
+        bag=_fabric(rng, absorbing_dyes) if rng.random() < 0.3 else None, bag_side=int(rng.choice([-1, 1])),
+        bag_size=float(rng.uniform(0.7, 1.4)),
+        backpack=_fabric(rng, absorbing_dyes) if rng.random() < 0.3 else None,
+        backpack_size=float(rng.uniform(0.75, 1.3)),
+        hat=_fabric(rng, absorbing_dyes) if rng.random() < 0.15 else None,
+        hat_height=float(rng.uniform(0.025, 0.06)),
+        relief=tuple((float(rng.uniform(-8, 8)), float(rng.uniform(2, 10)), float(rng.uniform(0, 2 * np.pi)),
+                      float(rng.uniform(0.04, 0.12))) for _ in range(4)),
     )
 
 
@@ -174,6 +211,7 @@ class Camera:
     gain: float  # infrared
     offset: float
     falloff: float
+    scene_light: float  # NIR: light on the scene relative to the person (the illuminator is near the camera)
     view_p: np.ndarray  # viewpoint probabilities (people walk in typical directions past each camera)
 
 
@@ -215,6 +253,9 @@ def make_camera(seed: int, cam: int, modality: str | None = None) -> Camera:
         brightness=float(rng.uniform(0.85, 1.1) if indoor else rng.uniform(0.9, 1.25)),
         gain=float(rng.uniform(0.8, 1.2)), offset=float(rng.uniform(0.0, 0.12)),
         falloff=float(rng.uniform(0.2, 0.5) if modality == "nir" else 0.05), view_p=view_p,
+        # active NIR illumination falls off with distance: the scene behind a passer-by gets less of it
+        scene_light=float((rng.uniform(0.5, 0.75) if indoor else rng.uniform(0.3, 0.55))
+                          if modality == "nir" else 1.0),
     )
 
 
@@ -252,8 +293,8 @@ def draw_pose(rng: np.random.Generator, ident: Identity, camera: Camera) -> Pose
     )
 
 
-def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rasterise the person: a label map (H, W) of body parts and the horizontal body coordinate (for shading).
+def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rasterise the person: a label map (H, W) of body parts and the body coordinates x, y (for shading).
 
     Coordinates are in units of the person's height: y = 0 at the top of the head, 1 at the soles.
     """
@@ -265,12 +306,13 @@ def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarr
     side = pose.view in ("left", "right")
     facing = {"left": -1, "right": 1}.get(pose.view, 0)
     b = ident.build
-    half_sh = (0.075 if side else 0.125) * b  # shoulder half-width
+    half_sh = (0.6 * ident.shoulders if side else ident.shoulders) * b  # shoulder half-width
     half_hip = (0.065 if side else 0.10) * b
+    hip_y, foot_y, leg_r = ident.hip_y, 0.96, 0.042 * b
+    waist = hip_y - 0.03
 
     # legs (drawn first: the torso and skirt cover their tops)
-    hip_y, foot_y, leg_r = 0.50, 0.96, 0.042 * b
-    leg_cover = {"trousers": 0.93, "shorts": 0.66, "skirt": 0.50}[ident.lower_kind]
+    leg_cover = hip_y if ident.lower_kind == "skirt" else ident.lower_end
     for sgn in (-1, 1):
         hx = sgn * (0.02 if side else 0.05) * b
         ang = sgn * pose.stride
@@ -281,13 +323,13 @@ def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarr
         shoe, _ = _capsule(x, y, (fx - 0.01, fy - 0.005), (fx + 0.02 * (facing or 0.3), fy + 0.01), 0.032 * b)
         lab[shoe] = SHOES
     if ident.lower_kind == "skirt":
-        frac = np.clip((y - hip_y) / 0.24, 0, 1)
-        lab[(y >= hip_y - 0.02) & (y <= 0.74) & (np.abs(x) <= half_hip + 0.05 * b * frac)] = LOWER
+        frac = np.clip((y - hip_y) / (ident.lower_end - hip_y), 0, 1)
+        lab[(y >= waist) & (y <= ident.lower_end) & (np.abs(x) <= half_hip + 0.05 * b * frac)] = LOWER
     # torso: shoulders to hips, tapering
-    frac = np.clip((y - 0.15) / 0.37, 0, 1)
-    torso = (y >= 0.15) & (y <= 0.52) & (np.abs(x) <= half_sh + (half_hip - half_sh) * frac)
-    lab[torso & (y > 0.47)] = LOWER  # waistband: the trousers' top under the shirt's hem
-    lab[torso & (y <= 0.47)] = UPPER
+    frac = np.clip((y - 0.15) / (hip_y + 0.02 - 0.15), 0, 1)
+    torso = (y >= 0.15) & (y <= hip_y + 0.02) & (np.abs(x) <= half_sh + (half_hip - half_sh) * frac)
+    lab[torso & (y > waist)] = LOWER  # waistband: the trousers' top under the shirt's hem
+    lab[torso & (y <= waist)] = UPPER
     # pattern of the upper garment (the same layout in both modalities; its IR contrast is the material's)
     per = ident.pattern_period
     if ident.pattern == "hstripes":
@@ -298,21 +340,26 @@ def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarr
         pat = (np.sin(2 * np.pi * x / per) > 0) ^ (np.sin(2 * np.pi * y / per) > 0)
     elif ident.pattern == "logo":
         pat = (pose.view == "front") & (np.abs(x - 0.02) < 0.045) & (np.abs(y - 0.25) < 0.04)
+    elif ident.pattern == "block":  # a colour-blocked shirt: the lower part in the second fabric
+        pat = y > 0.15 + (waist - 0.15) * (0.35 + 4 * (per - 0.05))
+    elif ident.pattern == "jacket":  # an open jacket over a shirt: the shirt shows in front
+        pat = (pose.view == "front") & (np.abs(x) < 0.25 * half_sh + 0.4 * per)
     else:
         pat = np.zeros_like(torso)
     lab[(lab == UPPER) & pat] = PATTERN
     # backpack: seen from the back, sticks out behind from the side, straps from the front
     if ident.backpack is not None:
+        bs = ident.backpack_size
+        top, bottom = 0.18, 0.18 + 0.24 * bs
         if pose.view == "back":
-            lab[(np.abs(x) <= 0.09 * b) & (y >= 0.18) & (y <= 0.42)] = BACKPACK
+            lab[(np.abs(x) <= 0.085 * b * bs) & (y >= top) & (y <= bottom)] = BACKPACK
         elif side:
-            bx = -facing * (half_sh + 0.03)
-            lab[(np.abs(x - bx) <= 0.045) & (y >= 0.18) & (y <= 0.42)] = BACKPACK
+            bx = -facing * (half_sh + 0.03 * bs)
+            lab[(np.abs(x - bx) <= 0.045 * bs) & (y >= top) & (y <= bottom)] = BACKPACK
         else:
             for sgn in (-1, 1):
                 lab[(np.abs(x - sgn * 0.06 * b) <= 0.012) & (y >= 0.15) & (y <= 0.36)] = BACKPACK
     # arms: sleeves then skin
-    sleeve = 0.35 if ident.sleeves == "short" else 0.93
     arm_len, arm_r = 0.36, 0.032 * b
     arms = (1,) if side else (-1, 1)
     for sgn in arms:
@@ -320,26 +367,28 @@ def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarr
         ang = pose.swing * (sgn if not side else 1)
         hx, hy = sx + np.sin(ang) * arm_len + (0 if side else sgn * 0.02), 0.17 + np.cos(ang) * arm_len
         m, t = _capsule(x, y, (sx, 0.17), (hx, hy), arm_r)
-        lab[m] = np.where(t[m] <= sleeve, UPPER, SKIN)
+        lab[m] = np.where(t[m] <= ident.sleeve, UPPER, SKIN)
     # bag on a shoulder strap: hangs at the hip on its side
     if ident.bag is not None and not (side and ident.bag_side != facing):
-        bx = (ident.bag_side * (half_hip + 0.05 * b)) if not side else facing * 0.02
-        lab[(np.abs(x - bx) <= 0.05) & (y >= 0.44) & (y <= 0.56)] = BAG
-        m, _ = _capsule(x, y, (-ident.bag_side * half_sh * 0.7, 0.16), (bx, 0.45), 0.008)
+        s_ = ident.bag_size
+        bx = (ident.bag_side * (half_hip + 0.05 * b * s_)) if not side else facing * 0.02
+        lab[(np.abs(x - bx) <= 0.05 * s_) & (y >= hip_y - 0.06 * s_) & (y <= hip_y + 0.06 * s_)] = BAG
+        m, _ = _capsule(x, y, (-ident.bag_side * half_sh * 0.7, 0.16), (bx, hip_y - 0.05 * s_), 0.008)
         lab[m] = BAG
     # head, hair, hat
-    head = ((x - 0.01 * facing) / (0.058 * min(b, 1.05))) ** 2 + ((y - 0.075) / 0.072) ** 2 <= 1
+    hr, hy_c = 0.058 * min(b, 1.05) * ident.head, 0.075 * ident.head
+    head = ((x - 0.01 * facing) / hr) ** 2 + ((y - hy_c) / (0.072 * ident.head)) ** 2 <= 1
     lab[head] = SKIN if pose.view != "back" else HAIR
-    hair_top = head & (y < (0.045 if pose.view == "front" else 0.08 if side else 1.0))
+    hair_top = head & (y < (0.045 if pose.view == "front" else 0.08 if side else 1.0) * ident.head)
     if side:  # hair on the back half of the head
         hair_top |= head & ((x - 0.01 * facing) * facing < -0.01)
     lab[hair_top] = HAIR
-    if ident.long_hair and pose.view != "front":
-        lab[(np.abs(x + (0.02 * facing if side else 0)) <= 0.05) & (y > 0.07) & (y < 0.24)
+    if ident.hair_length > 0.05 and pose.view != "front":
+        lab[(np.abs(x + (0.02 * facing if side else 0)) <= 0.05) & (y > 0.07) & (y < 0.07 + ident.hair_length)
             & ((lab == UPPER) | (lab == PATTERN) | (lab == BG) | (lab == SKIN))] = HAIR
     if ident.hat is not None:
-        lab[(np.abs(x - 0.01 * facing) <= 0.068) & (y >= -0.005) & (y <= 0.04)] = HAT
-    return lab, x
+        lab[(np.abs(x - 0.01 * facing) <= 0.068 * ident.head) & (y >= 0.04 - ident.hat_height) & (y <= 0.04)] = HAT
+    return lab, x, y
 
 
 def material_table(ident: Identity, modality: str) -> np.ndarray:
@@ -394,12 +443,16 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec: Synt
     H = H or spec.height
     W = W or spec.width
     pose = pose or draw_pose(rng, ident, camera)
-    lab, xb = person_labels(ident, pose, H, W)
+    lab, xb, yb = person_labels(ident, pose, H, W)
     table = material_table(ident, camera.modality)
-    img = background(camera, rng, H, W)
+    img = background(camera, rng, H, W) * camera.scene_light
     fg = lab > 0
-    # shading of a roughly cylindrical body under overhead light
+    # shading of a roughly cylindrical body under overhead light ...
     shade = (1.0 - 0.35 * np.clip((xb / 0.16) ** 2, 0, 1)) * (1.08 - 0.16 * np.linspace(0, 1, H)[:, None])
+    # ... and of the clothes' relief (folds, seams, pockets): geometry, so the same in every band
+    cloth = np.isin(lab, (UPPER, PATTERN, LOWER, BAG, BACKPACK, HAT))
+    relief = 1.0 + sum(a * np.sin(2 * np.pi * (fx * xb + fy * yb) + ph) for fx, fy, ph, a in ident.relief)
+    shade = np.where(cloth, shade * relief, shade)
     img[fg] = table[lab[fg]] * shade[fg][:, None]
     # partial occlusion: a passer-by or a pillar at the side, or an object in front of the legs
     if rng.random() < spec.occlusion_prob:
@@ -470,7 +523,7 @@ def sysu_plan(spec: SyntheticSpec) -> dict:
 
 def _render_sysu_identity(args: tuple) -> int:
     spec, pid, cams, root = args
-    ident = make_identity(spec.seed, pid)
+    ident = make_identity(spec.seed, pid, spec.absorbing_dyes)
     n_written = 0
     for cam, count in cams.items():
         camera = make_camera(spec.seed, cam)
@@ -555,7 +608,8 @@ def _map(fn, jobs: list, workers: int | None) -> Iterator:
 # Cached, atomic, locked generation
 # ---------------------------------------------------------------------------------------------------------
 SYSU_FIELDS = ("seed", "n_train_ids", "n_val_ids", "n_test_ids", "images_per_camera", "camera_presence",
-               "height", "width", "occlusion_prob", "blur_max", "noise_visible", "noise_infrared", "jpeg_quality")
+               "absorbing_dyes", "height", "width", "occlusion_prob", "blur_max", "noise_visible", "noise_infrared",
+               "jpeg_quality")
 REGDB_FIELDS = ("seed", "regdb_ids", "height", "width", "occlusion_prob", "blur_max", "noise_visible",
                 "noise_infrared", "jpeg_quality")
 
@@ -613,7 +667,8 @@ def ensure_synthetic(spec: SyntheticSpec, dataset: str = "sysu", workers: int | 
             shutil.rmtree(root)
         os.replace(tmp, root)
         if verbose:
-            print(f"generated synthetic {dataset} dataset: {n} images in {time.perf_counter() - t0:.1f} s -> {root}")
+            dt = time.perf_counter() - t0
+            print(f"generated synthetic {dataset} dataset: {n} images in {dt:.1f} s -> {shown(root)}")
     return root
 
 

@@ -1,0 +1,26 @@
+"""The command line: train and evaluate a run, and clear errors for bad input."""
+
+import subprocess
+import sys
+
+from vireid_lib.cli import main
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    run_dir = str(tmp_path / "run")
+    assert main(["train", "--profile", "smoke", "--set", "train.epochs=1", "--run-dir", run_dir, "--quiet"]) == 0
+    assert '"R1"' in capsys.readouterr().out
+    assert main(["evaluate", "--profile", "smoke", "--set", "train.epochs=1", "--run-dir", run_dir]) == 0
+    out = capsys.readouterr().out
+    assert "SYSU-MM01 all-search single-shot: R1" in out and "indoor-search" in out
+
+
+def test_bad_override_is_one_clear_message(capsys):
+    assert main(["train", "--profile", "smoke", "--set", "loss.thetaone=1"]) == 2
+    assert "valid fields" in capsys.readouterr().err
+    assert main(["train", "--profile", "smoke", "--set", "nonsense"]) == 2
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "vireid_lib.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "reproduce" in out.stdout and "train" in out.stdout

@@ -1,0 +1,152 @@
+"""The trainer: schedule, optimiser groups, resume equality (in-process and after a real kill), NaN stop,
+bad checkpoints, AMP and channels_last on the CPU, and the run registry's identity."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from vireid_lib import engine
+from vireid_lib.config import experiment_config
+from vireid_lib.errors import CheckpointError
+from vireid_lib.experiments import run, run_path
+
+
+def smoke(**kw):
+    return experiment_config("smoke", **kw)
+
+
+def test_paper_schedule_warmup_and_milestones():
+    cfg = experiment_config("cpu", **{"train.warmup_epochs": 10, "train.milestones": (20, 50), "train.lr": 0.1})
+    f = [engine.lr_factor(e, cfg) for e in range(80)]
+    assert f[:10] == pytest.approx([(e + 1) / 10 for e in range(10)])
+    assert set(f[10:20]) == {1.0} and f[20:50] == pytest.approx([0.1] * 30) and f[50:] == pytest.approx([0.01] * 30)
+
+
+def test_pretrained_backbone_trains_at_a_tenth_of_the_lr():
+    cfg = smoke(**{"train.optimizer": "sgd", "train.lr": 0.1})
+    model = engine.build_model(cfg.model, 5, 32, 16)
+    groups = engine.build_optimizer(model, cfg.with_overrides(**{"model.pretrained": True})).param_groups
+    assert [g["base_lr"] for g in groups] == pytest.approx([0.1, 0.01])
+    assert sum(p.numel() for p in groups[1]["params"]) == sum(p.numel() for p in model.backbone.parameters())
+    scratch = engine.build_optimizer(model, cfg).param_groups
+    assert [g["base_lr"] for g in scratch] == pytest.approx([0.1, 0.1])
+    assert isinstance(engine.build_optimizer(model, cfg), torch.optim.SGD) and groups[0]["params"]
+
+
+def test_identity_ignores_the_name_and_mechanics_but_not_the_method():
+    a = smoke(name="full")
+    assert engine.run_identity(a) == engine.run_identity(smoke(name="another row", **{"train.eval_every": 2}))
+    assert engine.run_identity(a) != engine.run_identity(smoke(**{"loss.theta1": 0.4}))
+    assert engine.run_identity(a) != engine.run_identity(smoke(seed=1))
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_metrics(tmp_path):
+    cfg = smoke(**{"train.epochs": 3, "train.checkpoint_every": 1})
+    full = engine.train(cfg, tmp_path / "a", progress_bar=False, log=False)
+    engine.train(cfg, tmp_path / "b", progress_bar=False, log=False, stop_after_batches=4)  # mid-epoch 2
+    state = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert (state["epoch"], state["batch"]) == (1, 1)
+    resumed = engine.train(cfg, tmp_path / "b", progress_bar=False, log=False)
+    assert resumed["results"] == full["results"]
+    assert [h.get("loss_total") for h in resumed["history"]] == [h.get("loss_total") for h in full["history"]]
+    assert without_timing(tmp_path / "b" / "metrics.jsonl") == without_timing(tmp_path / "a" / "metrics.jsonl")
+
+
+def without_timing(path):
+    recs = [json.loads(line) for line in path.read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in recs]
+
+
+def test_a_finished_run_is_returned_not_trained_again(tmp_path):
+    cfg = smoke()
+    first = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    stamp = (tmp_path / "final.json").stat().st_mtime_ns
+    assert engine.train(cfg, tmp_path, progress_bar=False, log=False) == first
+    assert (tmp_path / "final.json").stat().st_mtime_ns == stamp
+    assert not (tmp_path / "checkpoint.pt").exists() and (tmp_path / "model.pt").exists()
+    assert first["provenance"]["data"].startswith("synthetic") and first["provenance"]["profile"] == "smoke"
+
+
+def test_a_nan_loss_stops_naming_epoch_batch_and_part(tmp_path, monkeypatch):
+    real = engine.total_loss
+
+    def poisoned(out, labels, cfg):
+        total, parts = real(out, labels, cfg)
+        parts["wrt"] = parts["wrt"] * float("nan")
+        return total, parts
+
+    monkeypatch.setattr(engine, "total_loss", poisoned)
+    with pytest.raises(engine.TrainingDiverged, match=r"epoch 1, batch 1: wrt = nan"):
+        engine.train(smoke(), tmp_path, progress_bar=False, log=False)
+    assert not (tmp_path / "final.json").exists()
+
+
+def test_a_corrupt_checkpoint_is_an_error_and_is_left_untouched(tmp_path):
+    cfg = smoke()
+    engine.train(cfg, tmp_path, progress_bar=False, log=False, stop_after_batches=1)
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="cannot be read.*move or delete it"):
+        engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    assert ckpt.read_bytes() == b"\x00garbage" * 10
+
+
+def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
+    engine.train(smoke(), tmp_path / "a", progress_bar=False, log=False, stop_after_batches=1)
+    with pytest.raises(CheckpointError, match="not this configuration"):
+        engine.train(smoke(seed=3), tmp_path / "a", progress_bar=False, log=False)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "checkpoint.pt").replace(tmp_path / "b" / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="belongs to run"):
+        engine.train(smoke(seed=3), tmp_path / "b", progress_bar=False, log=False)
+
+
+@pytest.mark.parametrize("amp,channels_last", [("bf16", False), ("off", True), ("bf16", True)])
+def test_amp_and_channels_last_train_on_the_cpu(tmp_path, amp, channels_last):
+    cfg = smoke(**{"train.amp": amp, "train.channels_last": channels_last, "train.epochs": 1})
+    res = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    assert all(v == v for v in res["headline"].values())  # finite metrics
+    assert res["history"][0]["loss_total"] > 0
+
+
+KILL_SCRIPT = """
+import sys
+from vireid_lib.config import experiment_config
+from vireid_lib.engine import train
+cfg = experiment_config("smoke", **{"train.epochs": 6, "train.max_batches": 5, "train.checkpoint_every": 1})
+train(cfg, sys.argv[1], progress_bar=False, log=False)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_training_process_resumes_to_the_same_metrics(tmp_path):
+    cfg = smoke(**{"train.epochs": 6, "train.max_batches": 5, "train.checkpoint_every": 1})
+    reference = engine.train(cfg, tmp_path / "ref", progress_bar=False, log=False)
+    run_dir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], env=os.environ.copy())
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until it is well into training (epoch 3 checkpointed)
+        log = run_dir / "metrics.jsonl"
+        if log.exists() and len(log.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "final.json").exists(), "the process finished before it could be killed"
+    resumed = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], env=os.environ.copy(), timeout=300)
+    assert resumed.returncode == 0
+    final = json.loads((run_dir / "final.json").read_text())
+    assert final["results"] == reference["results"]
+    assert [h.get("loss_total") for h in final["history"]] == [h.get("loss_total") for h in reference["history"]]
+
+
+def test_the_registry_reuses_a_run_across_row_names():
+    a = run(smoke(name="baseline"), progress_bar=False, log=False)
+    b = run(smoke(name="same settings, another table"), progress_bar=False, log=False)
+    assert a == b and run_path(smoke(name="x")) == run_path(smoke(name="y"))

@@ -1,0 +1,127 @@
+"""Shapes of f0–f4, the fusion maps and the embeddings; gradients to every branch; ImageNet weights offline."""
+
+import pytest
+import torch
+import torchvision
+
+from vireid_lib.config import LossConfig, ModelConfig
+from vireid_lib.errors import ConfigError
+from vireid_lib.losses import total_loss
+from vireid_lib.models import FusionModule, VIReIDNet, feature_sizes, gem
+from vireid_lib.models import backbone as B
+
+
+def test_resnet50_shapes_at_the_papers_resolution():
+    """288×144 with last stride 1: f1 72×36, f2 36×18, f3 18×9, f4 18×9 (REFERENCE-IMPLEMENTATIONS §3)."""
+    net = B.TwoStreamResNet(depth=50, pretrained=False).eval()
+    with torch.no_grad():
+        f = net(torch.randn(1, 3, 288, 144), torch.randn(1, 3, 288, 144))
+    assert [tuple(x.shape) for x in f] == [(2, 64, 72, 36), (2, 256, 72, 36), (2, 512, 36, 18),
+                                           (2, 1024, 18, 9), (2, 2048, 18, 9)]
+    assert feature_sizes(288, 144) == {1: (72, 36), 2: (36, 18), 3: (18, 9), 4: (18, 9)}
+
+
+def test_each_modality_has_its_own_layer0_and_shares_the_rest():
+    net = B.TwoStreamResNet(depth=10, width=8)
+    assert net.visible[0] is not net.infrared[0]
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        both = net.eval()(x, x)[0]
+        vis = net.layer0(x, None)
+        ir = net.layer0(None, x)
+    assert torch.equal(both[:2], vis) and torch.equal(both[2:], ir)  # f0: visible rows first (Eq. 1)
+    assert not torch.equal(vis, ir)
+
+
+@pytest.mark.parametrize("layers", [(1, 2, 3), (2, 3), (1, 2, 3, 4), (3, 4)])
+def test_fusion_module_eq2_shapes_and_weights(layers):
+    sizes = feature_sizes(64, 32)
+    ch = {1: 8, 2: 16, 3: 32, 4: 64}
+    fm = FusionModule(ch, sizes, layers, channels=12)
+    feats = {i: torch.randn(2, ch[i], *sizes[i]) for i in (1, 2, 3, 4)}
+    out = fm(feats)
+    assert out.shape == (2, 12 * len(layers), *sizes[layers[0]])  # at the first fused layer's resolution
+    assert all(tuple(w.shape) == (1, 1, *sizes[layers[0]]) for w in fm.weights.values())  # one value per position
+    # Eq. 2 by hand: concatenation of weight ⊗ upsampled 1×1-conv maps
+    with torch.no_grad():
+        for w in fm.weights.values():
+            w.uniform_(0.5, 2)
+        al = fm.aligned(feats)
+        manual = torch.cat([fm.weights[str(i)] * al[i] for i in layers], 1)
+        torch.testing.assert_close(fm(feats), manual)
+        i = layers[-1]
+        up = torch.nn.functional.interpolate(fm.reduce[str(i)](feats[i]), size=sizes[layers[0]], mode="bilinear")
+        torch.testing.assert_close(al[i], up)
+
+
+def test_gem_is_the_generalised_mean():
+    x = torch.rand(3, 5, 4, 2)
+    torch.testing.assert_close(gem(x, 3.0), (x.pow(3).mean((2, 3))).pow(1 / 3))
+    torch.testing.assert_close(gem(x, 1.0), x.mean((2, 3)))
+    assert torch.isfinite(gem(-x)).all()  # negative fusion activations are clamped, never NaN
+
+
+def small(fusion=(1, 2, 3)):
+    return VIReIDNet(ModelConfig(depth=10, width=8, pretrained=False, fusion_layers=fusion, fusion_channels=16),
+                     num_classes=7, height=64, width=32)
+
+
+def test_branches_and_embeddings():
+    net = small()
+    x = torch.randn(4, 3, 64, 32)
+    out = net(x, x)
+    assert out["global"].pooled.shape == (8, 64) and out["fusion"].pooled.shape == (8, 48)
+    assert out["joint"].pooled.shape == (8, 112)  # Eq. 3: V_global ⊕ V_fusion
+    torch.testing.assert_close(out["joint"].pooled, torch.cat([out["global"].pooled, out["fusion"].pooled], 1))
+    assert all(o.logits.shape == (8, 7) for o in out.values())
+    net.eval()
+    e = net.embed(x, "infrared")
+    assert e.shape == (4, 112) and torch.allclose(e.norm(dim=1), torch.ones(4))
+    base = small(fusion=())
+    assert base.branches == ("global",) and base.test_branch == "global"
+    assert base.embed(x, "visible").shape == (4, 64)
+
+
+def test_bnneck_follows_agw():
+    net = small()
+    head = net.joint_head
+    assert not head.bn.bias.requires_grad and head.classifier.bias is None
+    assert abs(float(head.classifier.weight.detach().std()) - 0.001) < 0.0005
+
+
+def test_gradients_reach_every_branch_and_both_stems():
+    torch.manual_seed(0)
+    net = small()
+    x = torch.randn(8, 3, 64, 32)
+    labels = torch.arange(4).repeat(4)
+    loss, parts = total_loss(net(x[:8], x[:8] * 0.5), labels, LossConfig())
+    assert set(parts) == {"id_global", "id_fusion", "id_joint", "kd1", "kd2", "wrt"}
+    loss.backward()
+    no_grad = [n for n, p in net.named_parameters()
+               if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not no_grad, no_grad
+    for name in ("backbone.visible.0.weight", "backbone.infrared.0.weight", "fusion.weights.1", "fusion.weights.3",
+                 "fusion.reduce.2.weight", "global_head.classifier.weight", "joint_head.classifier.weight"):
+        assert dict(net.named_parameters())[name].grad.abs().sum() > 0
+
+
+def test_imagenet_weights_offline_say_how_to_proceed(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    def no_network(*a, **k):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    with pytest.raises(ConfigError, match=r"resnet50-0676ba61.pth.*weights_path.*pretrained=False"):
+        B.TwoStreamResNet(depth=50, pretrained=True)
+
+
+def test_imagenet_weights_from_a_local_file_load_into_both_stems(tmp_path):
+    ref = torchvision.models.resnet18()
+    torch.save(ref.state_dict(), tmp_path / "r18.pth")
+    net = B.TwoStreamResNet(depth=18, pretrained=True, weights_path=str(tmp_path / "r18.pth"))
+    assert torch.equal(net.visible[0].weight, ref.conv1.weight)
+    assert torch.equal(net.infrared[0].weight, ref.conv1.weight)
+    assert torch.equal(net.layer3[1].conv2.weight, ref.layer3[1].conv2.weight)
+    with pytest.raises(ConfigError, match="width 64"):
+        B.TwoStreamResNet(depth=18, width=32, pretrained=True, weights_path=str(tmp_path / "r18.pth"))

@@ -1,0 +1,132 @@
+"""The two-stream ResNet (paper §3.2, Eq. 1): modality-specific ``layer0``, shared ``layer1``–``layer4``.
+
+As in the AGW baseline: ``layer0`` (conv1, bn1, relu, maxpool) exists once for visible and once for infrared
+images; a training batch holds both modalities, each goes through its own ``layer0``, the results are
+concatenated along the batch (visible first) to give ``f0``, and the shared layers give
+``f_i = layer_i(f_{i-1})`` (Eq. 1). The last stride is 1, so ``f4`` keeps ``f3``'s resolution
+(288×144 input: f1 72×36, f2 36×18, f3 18×9, f4 18×9).
+
+Depths 18, 34, 50 are torchvision's ResNets (ResNet-50 for the paper); depth 10 ([1, 1, 1, 1] basic blocks)
+and a ``width`` other than 64 keep the very same structure with fewer blocks / channels, for the CPU
+profiles. ImageNet weights exist for width 64 and depths 18, 34, 50 only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import resnet as tvr
+
+from ..errors import ConfigError
+
+BLOCKS = {10: (tvr.BasicBlock, [1, 1, 1, 1]), 18: (tvr.BasicBlock, [2, 2, 2, 2]),
+          34: (tvr.BasicBlock, [3, 4, 6, 3]), 50: (tvr.Bottleneck, [3, 4, 6, 3])}
+WEIGHTS = {18: tvr.ResNet18_Weights.IMAGENET1K_V1, 34: tvr.ResNet34_Weights.IMAGENET1K_V1,
+           50: tvr.ResNet50_Weights.IMAGENET1K_V1}
+
+
+class ResNet(tvr.ResNet):
+    """torchvision's ResNet with a base ``width`` (64 = standard); same module names, so ImageNet state dicts load."""
+
+    def __init__(self, depth: int, width: int = 64):
+        if depth not in BLOCKS:
+            raise ConfigError(f"ResNet depth must be one of {sorted(BLOCKS)}, got {depth}")
+        if width < 4:
+            raise ConfigError(f"ResNet width must be ≥ 4, got {width}")
+        block, layers = BLOCKS[depth]
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes, self.dilation, self.groups, self.base_width = width, 1, 1, 64
+        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, width, layers[0])
+        self.layer2 = self._make_layer(block, width * 2, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, width * 4, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
+        for m in self.modules():  # torchvision's initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+        self.channels = [width * block.expansion * k for k in (1, 2, 4, 8)]  # of f1..f4
+
+
+def set_last_stride_1(net: tvr.ResNet) -> None:
+    """AGW's ``last_conv_stride=1``: layer4 keeps layer3's resolution."""
+    first = net.layer4[0]
+    (first.conv2 if isinstance(first, tvr.Bottleneck) else first.conv1).stride = (1, 1)
+    if first.downsample is not None:
+        first.downsample[0].stride = (1, 1)
+
+
+def imagenet_state_dict(depth: int, weights_path: str | None = None) -> dict[str, torch.Tensor]:
+    """ImageNet weights of torchvision's ResNet-``depth``: from ``weights_path`` if given, else from the torch hub
+    cache, else downloaded. Offline and not cached: a :class:`ConfigError` that says how to proceed.
+    Loading is weights-only (no arbitrary code from the file)."""
+    if weights_path is not None:
+        path = Path(weights_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"model.weights_path {path} does not exist")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    if depth not in WEIGHTS:
+        raise ConfigError(f"there are no ImageNet weights for ResNet-{depth}; use pretrained=False")
+    url = WEIGHTS[depth].url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    if cached.is_file():
+        return torch.load(cached, map_location="cpu", weights_only=True)
+    try:
+        return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
+    except Exception as e:  # no network, proxy, ...
+        raise ConfigError(
+            f"ImageNet weights for ResNet-{depth} are not in the torch hub cache ({cached}) and could not be "
+            f"downloaded ({type(e).__name__}: {e}). Download {url} on a machine with network access and put the file "
+            f"at {cached}, or pass model.weights_path=/path/to/{cached.name}, or train from scratch with "
+            f"pretrained=False (the cpu and smoke profiles do)."
+        ) from None
+
+
+class TwoStreamResNet(nn.Module):
+    """Modality-specific ``layer0`` for visible and infrared images, shared ``layer1``–``layer4`` (Eq. 1)."""
+
+    def __init__(self, depth: int = 50, width: int = 64, pretrained: bool = False, weights_path: str | None = None,
+                 last_stride: int = 1):
+        super().__init__()
+        nets = [ResNet(depth, width) for _ in range(2)]  # visible, infrared: their layer0s are kept
+        if pretrained:
+            if width != 64:
+                raise ConfigError(f"ImageNet weights need width 64, got width {width}; use pretrained=False")
+            state = imagenet_state_dict(depth, weights_path)
+            for n in nets:
+                n.load_state_dict(state, strict=False)  # the ImageNet `fc` is not part of ours
+        shared = nets[0]
+        if last_stride == 1:
+            set_last_stride_1(shared)
+        self.visible = nn.Sequential(nets[0].conv1, nets[0].bn1, nets[0].relu, nets[0].maxpool)
+        self.infrared = nn.Sequential(nets[1].conv1, nets[1].bn1, nets[1].relu, nets[1].maxpool)
+        self.layer1, self.layer2, self.layer3, self.layer4 = shared.layer1, shared.layer2, shared.layer3, shared.layer4
+        self.channels = shared.channels
+        self.pretrained = pretrained
+
+    def layer0(self, visible: torch.Tensor | None, infrared: torch.Tensor | None) -> torch.Tensor:
+        """f0: each modality through its own layer0, concatenated along the batch (visible first)."""
+        parts = []
+        if visible is not None and len(visible):
+            parts.append(self.visible(visible))
+        if infrared is not None and len(infrared):
+            parts.append(self.infrared(infrared))
+        if not parts:
+            raise ValueError("TwoStreamResNet needs visible and/or infrared images")
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+    def forward(self, visible: torch.Tensor | None = None, infrared: torch.Tensor | None = None
+                ) -> list[torch.Tensor]:
+        """[f0, f1, f2, f3, f4] (Eq. 1)."""
+        f = [self.layer0(visible, infrared)]
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            f.append(layer(f[-1]))
+        return f

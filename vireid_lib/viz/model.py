@@ -1,0 +1,58 @@
+"""Pictures of the model: feature-map shapes, the fusion module's weight maps, the equations' functions."""
+
+from __future__ import annotations
+
+import inspect
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..models.fusion import FusionModule
+
+
+def describe(fn) -> str:
+    """Markdown: the function that implements an equation, with its docstring (which cites the equation)."""
+    doc = inspect.getdoc(fn) or ""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    try:
+        sig = str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        sig = "(...)"
+    return f"**`{name}{sig}`**\n\n" + "\n".join(f"> {line}" if line else ">" for line in doc.splitlines())
+
+
+def weight_maps(fusion: FusionModule, title: str = "fusion weight maps (Eq. 2)"):
+    """The learned spatial weight maps α, β, γ (...) of the fusion module, one panel per fused layer, on a
+    shared colour scale."""
+    maps = {i: fusion.weights[str(i)].detach().cpu().numpy()[0, 0] for i in fusion.layers}
+    lo = min(float(m.min()) for m in maps.values())
+    hi = max(float(m.max()) for m in maps.values())
+    if hi - lo < 1e-6:
+        lo, hi = lo - 0.5, hi + 0.5
+    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps) + 0.8, 2.6), squeeze=False)
+    names = dict(zip(fusion.layers, "αβγδ", strict=False))
+    for ax, (i, m) in zip(axes[0], maps.items(), strict=True):
+        im = ax.imshow(m, vmin=lo, vmax=hi, cmap="viridis")
+        ax.set_title(f"{names[i]} · layer{i}\n{m.shape[0]}×{m.shape[1]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def feature_shapes(shapes: dict[str, tuple[int, ...]]):
+    """A bar-and-box sketch of feature-map sizes: width ∝ channels (log), box ∝ spatial size."""
+    fig, ax = plt.subplots(figsize=(7, 2.4))
+    x = 0.0
+    for name, shp in shapes.items():
+        c, h, w = shp[-3:]
+        width = 0.3 + 0.25 * np.log2(max(c, 1)) / 3
+        height = h / max(s[-2] for s in shapes.values())
+        ax.add_patch(plt.Rectangle((x, 0), width, height, color="tab:blue", alpha=0.5))
+        ax.text(x + width / 2, height + 0.03, f"{name}\n{c}×{h}×{w}", ha="center", va="bottom", fontsize=7)
+        x += width + 0.35
+    ax.set_xlim(-0.2, x)
+    ax.set_ylim(0, 1.5)
+    ax.axis("off")
+    return fig
