@@ -75,6 +75,24 @@ def _cmd_evaluate(args) -> None:
         print(name + ": " + ", ".join(f"{k} {v:.2f}" for k, v in res["mean"].items()))
 
 
+def _cmd_grid(args) -> None:
+    from .experiments import run_grid
+    from .grids import GRIDS
+
+    grids = list(GRIDS) if args.grids == ["all"] else args.grids
+    unknown = [g for g in grids if g not in GRIDS]
+    if unknown:
+        raise VireidError(f"unknown grid(s) {', '.join(unknown)}; grids: {', '.join(GRIDS)} (or all)")
+    try:
+        i, n = (int(x) for x in args.shard.split("/"))
+    except ValueError:
+        raise VireidError(f"--shard expects i/n with 0 ≤ i < n, e.g. 0/4, got {args.shard!r}") from None
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    summary = run_grid(grids, args.profile, seeds, i, n, args.workers, args.budget_minutes, args.data_root,
+                       progress_bar=not args.quiet)
+    print(json.dumps(summary))
+
+
 def _cmd_info(args) -> None:
     from .notebooks import environment_info
 
@@ -114,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--run-dir", default=None, help="default: results/runs/<profile>/<identity>")
         t.add_argument("--quiet", action="store_true", help="no progress bar")
         t.set_defaults(fn=fn)
+    gr = sub.add_parser("grid", help="train the runs of one or more experiment grids (Tables 1-5, Fig. 4)")
+    gr.add_argument("grids", nargs="+", help="table1 table2 table3 table4 theta1 theta2 table5, or all")
+    gr.add_argument("--profile", default="cpu", choices=PROFILES)
+    gr.add_argument("--seeds", help="comma-separated seeds (default: the profile's, 0,1,2 for cpu)")
+    gr.add_argument("--shard", default="0/1", help="i/n: run the i-th of n disjoint slices (cluster job arrays)")
+    gr.add_argument("--workers", type=int, default=1, help="runs at once on this machine (one per GPU)")
+    gr.add_argument("--budget-minutes", type=float, default=None, help="start no new run after this time")
+    gr.add_argument("--data-root", default=None)
+    gr.add_argument("--quiet", action="store_true")
+    gr.set_defaults(fn=_cmd_grid)
     sub.add_parser("info", help="versions, device, threads").set_defaults(fn=_cmd_info)
     sub.add_parser("notebooks", help="list the notebooks and their parameters").set_defaults(fn=_cmd_notebooks)
     return p

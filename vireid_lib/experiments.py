@@ -14,6 +14,8 @@ from pathlib import Path
 
 from .config import ExperimentConfig
 from .engine import load_model, run_identity, train
+from .errors import VireidError
+from .grids import DEFAULT_SEEDS, Row, rows
 from .paths import runs_dir
 
 
@@ -47,3 +49,126 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
         else:
             run(cfg, progress_bar=progress_bar)
     return load_model(cfg, path, device)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Grids: expansion, sharding, parallel runs
+# ---------------------------------------------------------------------------------------------------------
+def grid_runs(grids: list[str], profile: str, seeds: tuple[int, ...] | None = None,
+              data_root: str | None = None) -> list[tuple[Row, int, ExperimentConfig]]:
+    """Every (row, seed, config) of the grids, in order."""
+    from .config import experiment_config
+
+    seeds = seeds if seeds is not None else DEFAULT_SEEDS[profile]
+    full = {s: run_identity(experiment_config(profile, seed=s, data_root=data_root)) for s in seeds}
+    out = []
+    for g in grids:
+        for row in rows(g):
+            for s in seeds:
+                cfg = row.config(profile, s, data_root)
+                if run_identity(cfg) != full[s]:  # only the full method logs intermediate evaluations (nb 04)
+                    cfg = cfg.with_overrides(**{"train.eval_every": 0})
+                out.append((row, s, cfg))
+    return out
+
+
+def unique_runs(runs: list[tuple[Row, int, ExperimentConfig]]) -> list[ExperimentConfig]:
+    """One config per distinct run identity (rows shared between tables are one run), sorted by identity so that
+    every machine of a cluster job sees the same order."""
+    seen: dict[str, ExperimentConfig] = {}
+    for _, _, cfg in runs:
+        seen.setdefault(run_identity(cfg), cfg)
+    return [seen[k] for k in sorted(seen)]
+
+
+def shard(configs: list[ExperimentConfig], index: int, count: int) -> list[ExperimentConfig]:
+    """The ``index``-th (0-based) of ``count`` disjoint slices that together cover ``configs`` exactly once."""
+    if not 0 <= index < count:
+        raise VireidError(f"shard {index}/{count} does not exist: use 0 ≤ i < n (e.g. --shard 0/4)")
+    return configs[index::count]
+
+
+def _worker_init(queue, threads: int) -> None:
+    import os
+
+    import torch
+
+    slot = queue.get()
+    os.environ["VIREID_WORKER_SLOT"] = str(slot)
+    torch.set_num_threads(threads)
+
+
+def _run_one(cfg: ExperimentConfig) -> tuple[str, dict]:
+    import os
+
+    import torch
+
+    if torch.cuda.is_available() and cfg.train.device == "auto":  # one GPU per worker when there are GPUs
+        slot = int(os.environ.get("VIREID_WORKER_SLOT", "0"))
+        cfg = cfg.with_overrides(**{"train.device": f"cuda:{slot % torch.cuda.device_count()}"})
+    return run_identity(cfg), run(cfg, progress_bar=False, log=False)
+
+
+def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | None = None,
+             shard_index: int = 0, shard_count: int = 1, workers: int = 1, budget_minutes: float | None = None,
+             data_root: str | None = None, progress_bar: bool = True) -> dict:
+    """Train every run of ``grids`` that has not finished (this shard's slice), ``workers`` at a time.
+
+    Finished runs are skipped, interrupted ones resume. With ``budget_minutes``, no new run starts after
+    that time (runs in flight finish): call again to continue, e.g. in the next ``make reproduce``.
+    Returns counts: ``{"total", "finished", "trained", "pending"}``.
+    """
+    import multiprocessing as mp
+    import time
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from . import progress
+
+    todo_all = shard(unique_runs(grid_runs(grids, profile, seeds, data_root)), shard_index, shard_count)
+    todo = [c for c in todo_all if not is_finished(c)]
+    summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo), "trained": 0, "pending": len(todo)}
+    if not todo:
+        return summary
+    t0 = time.perf_counter()
+    out_of_time = lambda: budget_minutes is not None and time.perf_counter() - t0 > 60 * budget_minutes  # noqa: E731
+    bar = progress.bar(range(len(todo)), total=len(todo), desc=f"{'+'.join(grids)} runs", enabled=progress_bar)
+    bar_it = iter(bar)
+    progress.line(f"{', '.join(grids)}: {summary['finished']} of {summary['total']} runs finished, "
+                  f"{len(todo)} to train with {workers} worker(s)", True)
+    if workers <= 1:
+        for cfg in todo:
+            if out_of_time():
+                break
+            run(cfg, progress_bar=False, log=False)
+            summary["trained"] += 1
+            next(bar_it, None)
+            progress.line(f"  finished {cfg.name} (seed {cfg.seed}) [{summary['trained']}/{len(todo)}]", True)
+    else:
+        import os
+
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        for i in range(workers):
+            queue.put(i)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(queue, threads)) as ex:
+            pending = list(todo)
+            running = {}
+            while pending or running:
+                while pending and len(running) < workers and not out_of_time():
+                    cfg = pending.pop(0)
+                    running[ex.submit(_run_one, cfg)] = cfg
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    cfg = running.pop(fut)
+                    fut.result()  # re-raises a failed run's error
+                    summary["trained"] += 1
+                    next(bar_it, None)
+                    progress.line(f"  finished {cfg.name} (seed {cfg.seed}) [{summary['trained']}/{len(todo)}]", True)
+    if hasattr(bar, "close"):
+        bar.close()
+    summary["pending"] = len(todo) - summary["trained"]
+    summary["finished"] += summary["trained"]
+    return summary

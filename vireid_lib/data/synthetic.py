@@ -8,13 +8,22 @@ How an image arises, and what the generator therefore models
 -------------------------------------------------------------
 *The person* (drawn once per identity, shared by both modalities): height, build and proportions; skin
 and hair; the relief of the clothes (folds, seams, pockets: geometry, so it shades both modalities alike);
-an upper garment (sleeve length, pattern: plain / stripes / checks / logo) and a lower garment (trousers,
-shorts or skirt); shoes; carried items (bag, backpack, hat). Every garment has a visible colour *and a
-material*. What an infrared camera sees is the material: near-infrared reflectance (SYSU-MM01's cameras 3
-and 6 are near-IR with active illumination) or thermal emission (RegDB's thermal camera) does not follow
-the dye, so the infrared brightness of a garment is drawn independently of its visible colour. Shape,
-pattern layout, item presence and body build are the same in both modalities. This independence is what
-makes cross-modality matching hard and colour useless across modalities.
+an upper garment (sleeve length, pattern: plain / stripes / checks / logo / colour block / open jacket) and
+a lower garment (trousers, shorts or skirt, of some length); shoes; carried items (bag, backpack, hat).
+Every garment has a visible colour *and a material*. Most dyes are transparent in the near-infrared, so a
+garment's near-IR reflectance is its fibre's, drawn independently of its colour; an optional fraction
+``absorbing_dyes`` of garments is dyed with broadband absorbers (carbon black and the like) and reflects
+near-IR as it reflects visible light (0 by default: every garment independent). Thermal emission (RegDB's
+thermal camera) is independent of colour altogether. Shape, pattern layout, relief, item presence and body
+build are the same in both modalities.
+
+*The infrared cameras* (SYSU-MM01's cameras 3 and 6) are monochrome cameras in night mode: their IR-cut
+filter is removed and an illuminator near the camera adds near-IR light. The sensor integrates both bands,
+so what it records of a surface is ``ambient × (visible lightness) + (1 − ambient) × (near-IR reflectance)``:
+indoors (camera 3, room lights on) ambient light is most of the signal, outdoors at night (camera 6) less.
+Hue is always lost; lightness carries over in part, more indoors. Measured (README): with no ambient light
+at all, every model a 2-core CPU trains from scratch in minutes stays at chance across modalities, even on
+the training identities; the shared cues are then only geometric, which needs far more data and compute.
 
 *The image* (drawn per image): viewpoint (front / back / left / right: a backpack is seen from the back,
 a logo and the face from the front, the torso is narrower from the side), pose (arm swing, stride),
@@ -57,7 +66,7 @@ from ..errors import DataError
 from ..io import atomic_write_json, stable_hash
 from ..paths import shown, synthetic_dir
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 VISIBLE_CAMS = (1, 2, 4, 5)
 INFRARED_CAMS = (3, 6)
@@ -212,6 +221,7 @@ class Camera:
     offset: float
     falloff: float
     scene_light: float  # NIR: light on the scene relative to the person (the illuminator is near the camera)
+    ambient: float  # NIR: share of the signal that is ambient visible light (no IR-cut filter at night)
     view_p: np.ndarray  # viewpoint probabilities (people walk in typical directions past each camera)
 
 
@@ -256,6 +266,9 @@ def make_camera(seed: int, cam: int, modality: str | None = None) -> Camera:
         # active NIR illumination falls off with distance: the scene behind a passer-by gets less of it
         scene_light=float((rng.uniform(0.5, 0.75) if indoor else rng.uniform(0.3, 0.55))
                           if modality == "nir" else 1.0),
+        # a night-mode camera drops its IR-cut filter: it records the room's lamps' visible light as well as
+        # the illuminator's near-IR; indoors (camera 3, lights on) much of it, outdoors (camera 6) less
+        ambient=float((rng.uniform(0.75, 0.9) if indoor else rng.uniform(0.35, 0.55)) if modality == "nir" else 0.0),
     )
 
 
@@ -391,8 +404,12 @@ def person_labels(ident: Identity, pose: Pose, H: int, W: int) -> tuple[np.ndarr
     return lab, x, y
 
 
-def material_table(ident: Identity, modality: str) -> np.ndarray:
-    """Per-label appearance (N_LABELS, 3) of this identity in this modality; background rows are unused."""
+def material_table(ident: Identity, modality: str, ambient: float = 0.0) -> np.ndarray:
+    """Per-label appearance (N_LABELS, 3) of this identity in this modality; background rows are unused.
+
+    For a near-IR camera, ``ambient`` is the share of visible light in its signal: what it records of a
+    surface is ``ambient × visible lightness + (1 − ambient) × near-IR reflectance`` (a monochrome sensor
+    without IR-cut filter integrates both bands)."""
     mats = {SKIN: ident.skin, HAIR: ident.hair, UPPER: ident.upper, PATTERN: ident.pattern_material,
             LOWER: ident.lower, SHOES: ident.shoes, BAG: ident.bag, BACKPACK: ident.backpack, HAT: ident.hat}
     table = np.zeros((N_LABELS, 3), np.float32)
@@ -406,6 +423,9 @@ def material_table(ident: Identity, modality: str) -> np.ndarray:
     if modality == "thermal":  # carried items are at ambient temperature, not body temperature
         for lab in (BAG, BACKPACK):
             table[lab] = 0.3
+    if modality == "nir" and ambient > 0:
+        light = material_table(ident, "visible") @ np.array([0.299, 0.587, 0.114], np.float32)
+        table = (1 - ambient) * table + ambient * light[:, None]
     return table
 
 
@@ -444,7 +464,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec: Synt
     W = W or spec.width
     pose = pose or draw_pose(rng, ident, camera)
     lab, xb, yb = person_labels(ident, pose, H, W)
-    table = material_table(ident, camera.modality)
+    table = material_table(ident, camera.modality, camera.ambient)
     img = background(camera, rng, H, W) * camera.scene_light
     fg = lab > 0
     # shading of a roughly cylindrical body under overhead light ...

@@ -1,0 +1,81 @@
+"""Grids: rows named as in the paper, shared rows are one run, shards cover each run once, a killed grid
+resumes to the same numbers, parallel workers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from vireid_lib import grids as G
+from vireid_lib.engine import run_identity
+from vireid_lib.experiments import grid_runs, load_result, run_grid, shard, unique_runs
+
+
+def test_rows_are_the_papers():
+    assert [r.name for r in G.TABLE1] == ["Baseline", "+Fusion", "+RCC", "+CRE", "+RCC+CRE", "+RCC+CRE+Fusion",
+                                         "+RCC+CRE+Fusion+DML"]
+    assert len(G.TABLE2) == 8 and len(G.TABLE3) == 5 and len(G.TABLE4) == 5
+    assert [r.x for r in G.FIG4_THETA1] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
+    base = G.TABLE1[0].config("smoke", 0)
+    assert base.model.fusion_layers == () and base.loss.dml == "none" and not base.aug.rcc and not base.aug.cre
+    assert G.TABLE2[0].config("smoke", 0).model.fusion_layers == (1, 2)
+    t3 = G.TABLE3[2].config("smoke", 0)
+    assert not t3.loss.id_branches and t3.loss.dml == "joint-to-both"
+
+
+def test_rows_shared_between_tables_are_one_run():
+    runs = grid_runs(["table1", "table2", "table3", "table4"], "smoke", seeds=(0,))
+    assert len(runs) == 25
+    # the full model is in all four tables; "+RCC+CRE+Fusion" = Table 3 "L_id" = Table 4 "None"
+    assert len(unique_runs(runs)) == 20
+    full = {run_identity(c) for r, _, c in runs if r.name in ("+RCC+CRE+Fusion+DML", "layer1+layer2+layer3",
+                                                               "L_id+L_KD+LSR", "Joint-to-Global&Fusion")}
+    assert len(full) == 1
+    theta = grid_runs(["theta1", "theta2"], "smoke", seeds=(0,))
+    assert len(unique_runs(theta)) == 21  # (θ1, θ2) = (0.6, 1.0) is in both sweeps
+    everything = unique_runs(runs + theta)
+    assert len(everything) == 40  # (0.6, 1.8) is the full model
+
+
+def test_shards_cover_every_run_exactly_once():
+    configs = unique_runs(grid_runs(["table1", "table2", "theta1"], "smoke", seeds=(0, 1)))
+    for n in (1, 3, 4, 7):
+        parts = [shard(configs, i, n) for i in range(n)]
+        ids = [run_identity(c) for p in parts for c in p]
+        assert sorted(ids) == sorted(run_identity(c) for c in configs) and len(ids) == len(set(ids))
+
+
+GRID_SCRIPT = "from vireid_lib.experiments import run_grid; run_grid(['table4'], 'smoke', (0,), progress_bar=False)"
+
+
+@pytest.mark.slow
+def test_a_killed_grid_restarts_where_it_stopped_with_the_same_numbers(tmp_path):
+    env = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "killed")}
+    proc = subprocess.Popen([sys.executable, "-c", GRID_SCRIPT], env=env)
+    runs = tmp_path / "killed" / "runs" / "smoke"
+    deadline = time.time() + 180
+    while time.time() < deadline and len(list(runs.glob("*/final.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(runs.glob("*/final.json")))
+    assert 2 <= done_before < 5
+    assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=env, timeout=600).returncode == 0
+    assert len(list(runs.glob("*/final.json"))) == 5
+    clean = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "clean")}
+    assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=clean, timeout=600).returncode == 0
+    for final in runs.glob("*/final.json"):
+        twin = tmp_path / "clean" / "runs" / "smoke" / final.parent.name / "final.json"
+        assert json.loads(final.read_text())["results"] == json.loads(twin.read_text())["results"]
+
+
+@pytest.mark.slow
+def test_two_workers_train_a_grid_and_a_finished_grid_trains_nothing():
+    s = run_grid(["table3"], "smoke", (5,), workers=2, progress_bar=False)
+    assert s == {"total": 5, "finished": 5, "trained": 5, "pending": 0}
+    assert all(load_result(c) for c in unique_runs(grid_runs(["table3"], "smoke", (5,))))
+    assert run_grid(["table3"], "smoke", (5,), progress_bar=False)["trained"] == 0

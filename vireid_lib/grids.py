@@ -1,0 +1,91 @@
+"""The experiment grids of the paper: Tables 1–4 (ablations), Fig. 4 (θ sweeps), Table 5 (RegDB), each row named
+as in the paper and written as overrides of the full method's configuration.
+
+A grid expands to runs (row × seed); rows with the same settings (the full model appears in every table) are
+one run, because a run is named by the hash of its configuration (:mod:`vireid_lib.experiments`).
+
+Interpretations (where the paper does not say; also in notebook 05):
+
+- Rows without DML have no label smoothing: the paper's "+RCC+CRE+Fusion" (Table 1), "L_id" (Table 3) and
+  "None" (Table 4) report the same numbers, 69.68 / 65.66 / 50.86, so they are one configuration, and the
+  full model (72.57) is Table 3's "L_id + L_KD + LSR". Table 4's DML rows keep the full model's loss and change
+  only who teaches whom.
+- "+Fusion" brings the fusion *and* the joint branch (Eq. 3): the joint embedding is what is evaluated
+  whenever there is a fusion branch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import ExperimentConfig, experiment_config
+
+NO_DML = {"loss.dml": "none", "loss.label_smoothing": 0.0}
+NO_FUSION = {"model.fusion_layers": ()}
+NO_AUG = {"aug.rcc": False, "aug.cre": False}
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str
+    name: str  # as in the paper (Table rows) or "θ1 = 0.6" (Fig. 4)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    x: float | None = None  # the swept value, for Fig. 4
+
+    def config(self, profile: str, seed: int, data_root: str | None = None, **extra: Any) -> ExperimentConfig:
+        return experiment_config(profile, name=f"{self.table}: {self.name}", seed=seed, data_root=data_root,
+                                 **{**self.overrides, **extra})
+
+
+TABLE1 = (
+    Row("Table 1", "Baseline", {**NO_AUG, **NO_FUSION, **NO_DML}),
+    Row("Table 1", "+Fusion", {**NO_AUG, **NO_DML}),
+    Row("Table 1", "+RCC", {"aug.cre": False, **NO_FUSION, **NO_DML}),
+    Row("Table 1", "+CRE", {"aug.rcc": False, **NO_FUSION, **NO_DML}),
+    Row("Table 1", "+RCC+CRE", {**NO_FUSION, **NO_DML}),
+    Row("Table 1", "+RCC+CRE+Fusion", dict(NO_DML)),
+    Row("Table 1", "+RCC+CRE+Fusion+DML", {}),
+)
+_LAYER_SETS = ((1, 2), (1, 3), (2, 3), (1, 2, 3), (1, 2, 4), (1, 3, 4), (2, 3, 4), (1, 2, 3, 4))
+TABLE2 = tuple(Row("Table 2", "+".join(f"layer{i}" for i in ls), {"model.fusion_layers": ls}) for ls in _LAYER_SETS)
+TABLE3 = (
+    Row("Table 3", "none", {"loss.id_branches": False, **NO_DML}),
+    Row("Table 3", "L_id", dict(NO_DML)),
+    Row("Table 3", "L_KD", {"loss.id_branches": False, "loss.label_smoothing": 0.0}),
+    Row("Table 3", "L_id+L_KD", {"loss.label_smoothing": 0.0}),
+    Row("Table 3", "L_id+L_KD+LSR", {}),
+)
+TABLE4 = (
+    Row("Table 4", "None", dict(NO_DML)),
+    Row("Table 4", "Global-to-Fusion", {"loss.dml": "global-to-fusion"}),
+    Row("Table 4", "Joint-to-Global", {"loss.dml": "joint-to-global"}),
+    Row("Table 4", "Joint-to-Fusion", {"loss.dml": "joint-to-fusion"}),
+    Row("Table 4", "Joint-to-Global&Fusion", {}),
+)
+THETAS = tuple(round(0.2 * i, 1) for i in range(11))
+FIG4_THETA1 = tuple(Row("Fig. 4a", f"θ1 = {t}", {"loss.theta1": t, "loss.theta2": 1.0}, x=t) for t in THETAS)
+FIG4_THETA2 = tuple(Row("Fig. 4b", f"θ2 = {t}", {"loss.theta1": 0.6, "loss.theta2": t}, x=t) for t in THETAS)
+TABLE5 = (Row("Table 5", "Ours", {"data.dataset": "regdb"}),)
+
+#: each grid's rows and the row its differences are measured against
+GRIDS: dict[str, tuple[tuple[Row, ...], str | None]] = {
+    "table1": (TABLE1, "Baseline"),
+    "table2": (TABLE2, "layer1+layer2+layer3"),
+    "table3": (TABLE3, "L_id"),
+    "table4": (TABLE4, "None"),
+    "theta1": (FIG4_THETA1, None),
+    "theta2": (FIG4_THETA2, None),
+    "table5": (TABLE5, None),
+}
+DEFAULT_SEEDS = {"smoke": (0,), "cpu": (0, 1, 2), "paper": (0,)}
+
+
+def rows(grid: str) -> tuple[Row, ...]:
+    if grid not in GRIDS:
+        raise KeyError(f"unknown grid {grid!r}; grids: {', '.join(GRIDS)}")
+    return GRIDS[grid][0]
+
+
+def reference_row(grid: str) -> str | None:
+    return GRIDS[grid][1]
