@@ -1,6 +1,7 @@
 """Notebooks: structure (cheap), and every registered notebook executed by papermill in the smoke profile."""
 
 import json
+import time
 
 import nbformat
 import pytest
@@ -80,13 +81,65 @@ def test_notebook_runs_in_the_smoke_profile(spec):
 def test_report_links_only_to_files_that_exist():
     import re
 
-    from vireid_lib.report import write_report
+    from vireid_lib.report import write_html, write_report
 
     for spec in SPECS:  # normally already run by the test above (same file: same xdist worker)
         if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
             NB.run_notebook(spec, "smoke", progress=False)
+    write_html()
     text = write_report("smoke")
+    assert "## The paper's claims beside this study's findings" in text
     links = re.findall(r"\]\(([^)]+)\)", text)
     assert any(link.startswith("figures/") for link in links)
     missing = [link for link in links if not (results_dir() / link).exists()]
     assert not missing, missing
+
+
+def _chrome():
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if not (binary and driver):
+        pytest.skip("no chromium/chromedriver on this machine (.ci/run installs Debian's chromium and "
+                    "chromium-driver; `apt-get install chromium chromium-driver` here)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--allow-file-access-from-files"):
+        opts.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+@pytest.mark.slow
+def test_html_report_opens_in_a_real_browser_with_every_figure_loaded():
+    from vireid_lib.report import write_html
+
+    for spec in SPECS:
+        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+            NB.run_notebook(spec, "smoke", progress=False)
+    pages = write_html()
+    assert pages == [f"{s.name}.html" for s in SPECS]
+    browser = _chrome()
+    try:
+        for page in ["index.html", *pages]:
+            browser.get((results_dir() / "html" / page).as_uri())
+            deadline, stats = time.time() + 30, [0, 0]
+            while time.time() < deadline:  # wait for the document and every image to finish loading
+                stats = browser.execute_script(
+                    "const imgs = Array.from(document.images);"
+                    "return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length,"
+                    "        document.readyState === 'complete'];")
+                if stats[2] and stats[0] > 0 and stats[0] == stats[1]:
+                    break
+                time.sleep(0.2)
+            assert stats[0] > 0 and stats[0] == stats[1], f"{page}: {stats[1]} of {stats[0]} images loaded"
+        browser.get((results_dir() / "html" / "index.html").as_uri())
+        srcs = browser.execute_script("return Array.from(document.images).map(i => i.getAttribute('src'));")
+        promised = {f"../figures/{f}.png" for s in SPECS for f in s.figures}
+        assert promised <= set(srcs)
+    finally:
+        browser.quit()

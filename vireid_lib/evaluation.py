@@ -85,6 +85,24 @@ class ProtocolResult:
                 "cmc": self.cmc.tolist(), "per_trial": [t.summary() for t in self.trials], **self.info}
 
 
+def ranking(distmat: np.ndarray, q_cams: np.ndarray, g_cams: np.ndarray, sysu_camera_rule: bool = True
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The ranking every metric and every retrieval picture uses: gallery indices by ascending distance (stable:
+    ties in gallery order), and which of them the camera rule keeps. Both (num_query, num_gallery)."""
+    order = np.argsort(np.asarray(distmat), axis=1, kind="stable")
+    keep = np.ones(order.shape, bool)
+    if sysu_camera_rule:
+        keep &= ~((np.asarray(q_cams)[:, None] == 3) & (np.asarray(g_cams)[order] == 2))
+    return order, keep
+
+
+def top_k(distmat: np.ndarray, q_cams: np.ndarray, g_cams: np.ndarray, k: int = 10,
+          sysu_camera_rule: bool = True) -> list[np.ndarray]:
+    """For each query, the first ``k`` gallery indices of :func:`ranking` that the camera rule keeps."""
+    order, keep = ranking(distmat, q_cams, g_cams, sysu_camera_rule)
+    return [o[kp][:k] for o, kp in zip(order, keep, strict=True)]
+
+
 def rank_metrics(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray, q_cams: np.ndarray,
                  g_cams: np.ndarray, max_rank: int = 20, sysu_camera_rule: bool = True,
                  unique_ids: bool = True) -> Metrics:
@@ -101,11 +119,8 @@ def rank_metrics(distmat: np.ndarray, q_pids: np.ndarray, g_pids: np.ndarray, q_
         raise ValueError(
             f"distmat {distmat.shape} does not match {len(q_pids)} queries and {len(g_pids)} gallery images"
         )
-    order = np.argsort(distmat, axis=1, kind="stable")
-    gp, gc = g_pids[order], g_cams[order]
-    keep = np.ones((nq, ng), bool)
-    if sysu_camera_rule:
-        keep &= ~((q_cams[:, None] == 3) & (gc == 2))
+    order, keep = ranking(distmat, q_cams, g_cams, sysu_camera_rule)
+    gp = g_pids[order]
     match = (gp == q_pids[:, None]) & keep
     n_pos = match.sum(1)
     valid = n_pos > 0
@@ -207,5 +222,5 @@ def evaluate_regdb(visible_feats: np.ndarray, thermal_feats: np.ndarray, visible
                         sysu_camera_rule=False, unique_ids=False)
 
 
-__all__ = ["Metrics", "ProtocolResult", "rank_metrics", "distance", "sysu_gallery_trial", "evaluate_sysu",
-           "evaluate_regdb", "RANKS"]
+__all__ = ["Metrics", "ProtocolResult", "ranking", "top_k", "rank_metrics", "distance", "sysu_gallery_trial",
+           "evaluate_sysu", "evaluate_regdb", "RANKS"]

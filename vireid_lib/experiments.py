@@ -56,29 +56,30 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
 # ---------------------------------------------------------------------------------------------------------
 def grid_runs(grids: list[str], profile: str, seeds: tuple[int, ...] | None = None,
               data_root: str | None = None) -> list[tuple[Row, int, ExperimentConfig]]:
-    """Every (row, seed, config) of the grids, in order."""
+    """Every (row, seed, config) of the grids: seed by seed, grid by grid, row by row, so that a partial run of
+    the grid (a time budget) has every row with its first seed before any row gets a second one."""
     from .config import experiment_config
 
     seeds = seeds if seeds is not None else DEFAULT_SEEDS[profile]
-    full = {s: run_identity(experiment_config(profile, seed=s, data_root=data_root)) for s in seeds}
     out = []
-    for g in grids:
-        for row in rows(g):
-            for s in seeds:
+    for s in seeds:
+        full = run_identity(experiment_config(profile, seed=s, data_root=data_root))
+        for g in grids:
+            for row in rows(g):
                 cfg = row.config(profile, s, data_root)
-                if run_identity(cfg) != full[s]:  # only the full method logs intermediate evaluations (nb 04)
+                if run_identity(cfg) != full:  # only the full method logs intermediate evaluations (nb 04)
                     cfg = cfg.with_overrides(**{"train.eval_every": 0})
                 out.append((row, s, cfg))
     return out
 
 
 def unique_runs(runs: list[tuple[Row, int, ExperimentConfig]]) -> list[ExperimentConfig]:
-    """One config per distinct run identity (rows shared between tables are one run), sorted by identity so that
-    every machine of a cluster job sees the same order."""
+    """One config per distinct run identity (rows shared between tables are one run), in the order of first
+    appearance: a deterministic order, the same on every machine of a cluster job."""
     seen: dict[str, ExperimentConfig] = {}
     for _, _, cfg in runs:
         seen.setdefault(run_identity(cfg), cfg)
-    return [seen[k] for k in sorted(seen)]
+    return list(seen.values())
 
 
 def shard(configs: list[ExperimentConfig], index: int, count: int) -> list[ExperimentConfig]:

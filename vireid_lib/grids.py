@@ -89,3 +89,14 @@ def rows(grid: str) -> tuple[Row, ...]:
 
 def reference_row(grid: str) -> str | None:
     return GRIDS[grid][1]
+
+
+def describe(grid: str):
+    """The rows of a grid and what each changes relative to the full method (a DataFrame for notebooks)."""
+    import pandas as pd
+
+    def fmt(v):
+        return "none" if v == () else str(v)
+
+    return pd.DataFrame([{"row": r.name, "changes from the full method": ", ".join(
+        f"{k.split('.')[-1]}={fmt(v)}" for k, v in r.overrides.items()) or "—"} for r in rows(grid)])

@@ -23,3 +23,145 @@ def save_table(df: pd.DataFrame, name: str, tex: bool = False, floatfmt: str = "
         styler = df.style.hide(axis="index").format(precision=int(floatfmt.strip(".f") or 1))
         atomic_write_text(out.with_suffix(".tex"), styler.to_latex(hrules=True, caption=caption))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The paper's tables beside ours
+# ---------------------------------------------------------------------------------------------------------
+METRICS = ("R1", "R10", "R20", "mAP", "mINP")
+
+
+def grid_long(grid: str, profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None):
+    """Tidy results of a grid: one line per (row, seed, metric) for every finished run (the table's truth)."""
+    from .engine import run_identity
+    from .experiments import grid_runs, load_result
+
+    recs = []
+    for row, seed, cfg in grid_runs([grid], profile, seeds, data_root):
+        res = load_result(cfg)
+        if res is None:
+            continue
+        for protocol, r in res["results"].items():
+            for m in METRICS:
+                if m in r["mean"]:
+                    recs.append({"table": row.table, "row": row.name, "x": row.x, "seed": seed,
+                                 "protocol": protocol, "metric": m, "value": r["mean"][m],
+                                 "run": run_identity(cfg), "data": res["provenance"]["data"], "profile": profile})
+    return pd.DataFrame(recs, columns=["table", "row", "x", "seed", "protocol", "metric", "value", "run", "data",
+                                       "profile"])
+
+
+def _main_protocol(long: pd.DataFrame) -> str:
+    protos = list(dict.fromkeys(long["protocol"]))
+    return next((p for p in protos if "all-search" in p or "visible-to-thermal" in p), protos[0] if protos else "")
+
+
+def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None,
+                   data_root: str | None = None) -> pd.DataFrame:
+    """Paper vs ours for an ablation table (Tables 1–4): the paper's numbers, ours as mean ± std over seeds,
+    each row's rank-1 difference from the table's reference row in the paper and in ours, and whether ours
+    is within the seed noise (|Δ| < √(σ_row² + σ_ref²))."""
+    from . import paper
+    from .grids import DEFAULT_SEEDS, reference_row, rows
+
+    seeds = seeds if seeds is not None else DEFAULT_SEEDS[profile]
+    long = grid_long(grid, profile, seeds, data_root)
+    proto = _main_protocol(long) if len(long) else ""
+    long = long[long["protocol"] == proto] if len(long) else long
+    ref = reference_row(grid)
+    table_name = rows(grid)[0].table
+    theirs = paper.table(table_name).set_index("row")
+    stats = {}
+    for r in rows(grid):
+        sub = long[long["row"] == r.name] if len(long) else long
+        stats[r.name] = {m: (sub[sub.metric == m].value.mean(), sub[sub.metric == m].value.std(ddof=0),
+                             sub[sub.metric == m].seed.nunique()) for m in METRICS}
+    out = []
+    for r in rows(grid):
+        rec = {"row": r.name}
+        for m in ("R1", "mAP", "mINP"):
+            rec[f"paper {m}"] = theirs.loc[r.name, m] if r.name in theirs.index else float("nan")
+        n = stats[r.name]["R1"][2]
+        for m in ("R1", "mAP", "mINP"):
+            mean, std, _ = stats[r.name][m]
+            rec[f"ours {m}"] = f"{mean:.1f} ± {std:.1f}" if n else "pending"
+        rec["seeds"] = f"{n}/{len(seeds)}"
+        if ref is not None:
+            rec["paper ΔR1"] = theirs.loc[r.name, "R1"] - theirs.loc[ref, "R1"]
+            (m_r, s_r, n_r), (m_0, s_0, n_0) = stats[r.name]["R1"], stats[ref]["R1"]
+            if r.name == ref or not n_r or not n_0:
+                rec["ours ΔR1"], rec["vs noise"] = (float("nan"), "reference" if r.name == ref else "pending")
+            else:
+                d, noise = m_r - m_0, (s_r**2 + s_0**2) ** 0.5
+                rec["ours ΔR1"] = d
+                rec["vs noise"] = "within noise" if abs(d) < noise or n_r < 2 else ("above" if d > 0 else "below")
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def provenance_caption(profile: str, seeds, data_label: str, extra: str = "") -> str:
+    return (f"Paper: real SYSU-MM01, ResNet-50, 288×144 (the paper's numbers). Ours: {data_label}, profile {profile}, "
+            f"seeds {', '.join(map(str, seeds))}; mean ± std over seeds. {extra}").strip()
+
+
+def comparison_table(table: str, profile: str, seeds: tuple[int, ...] | None = None,
+                     data_root: str | None = None) -> pd.DataFrame:
+    """Tables 5 and 6: the paper's comparison with other methods, plus our measured row for the data this run
+    used, marked as not comparable when that data is synthetic."""
+    from . import paper
+    from .config import data_config
+    from .grids import DEFAULT_SEEDS
+
+    seeds = seeds if seeds is not None else DEFAULT_SEEDS[profile]
+    theirs = paper.table(table)
+    grid = "table5" if table == "Table 5" else "table1"
+    long = grid_long(grid, profile, seeds, data_root)
+    if table == "Table 6" and len(long):
+        long = long[long["row"] == "+RCC+CRE+Fusion+DML"]
+    out = []
+    for proto in dict.fromkeys(theirs["protocol"]):
+        for _, r in theirs[theirs["protocol"] == proto].iterrows():
+            out.append({"protocol": proto, "method": r["row"], "published": r.get("published", "") or "",
+                        **{m: r[m] for m in METRICS if m in r}, "source": f"paper, {table}"})
+        ours = long[long["protocol"] == proto.replace("SYSU-MM01 all-search", "SYSU-MM01 all-search single-shot")
+                    .replace("SYSU-MM01 indoor-search", "SYSU-MM01 indoor-search single-shot")] if len(long) else long
+        if len(ours):
+            dc = data_config(profile, root=data_root, dataset="regdb" if table == "Table 5" else "sysu")
+            vals = {m: ours[ours.metric == m].value.mean() for m in METRICS}
+            note = "NOT comparable: synthetic data" if dc.is_synthetic else "measured on the real data"
+            out.append({"protocol": proto, "method": "ours (this study)", "published": "",
+                        **vals, "source": f"{dc.label}, profile {profile}, seeds {','.join(map(str, seeds))}; {note}"})
+    return pd.DataFrame(out)
+
+
+def theta_curves(profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None) -> pd.DataFrame:
+    """Fig. 4 data: one line per (sweep, θ, seed) with R1 and mAP of the main protocol."""
+    frames = []
+    for grid, param in (("theta1", "θ1"), ("theta2", "θ2")):
+        long = grid_long(grid, profile, seeds, data_root)
+        if not len(long):
+            continue
+        long = long[(long["protocol"] == _main_protocol(long)) & long["metric"].isin(["R1", "mAP"])]
+        wide = long.pivot_table(index=["x", "seed"], columns="metric", values="value").reset_index()
+        wide.insert(0, "sweep", param)
+        frames.append(wide)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sweep", "x", "seed", "R1", "mAP"])
+
+
+def verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    """For each row of an :func:`ablation_table`, whether our runs support the paper's difference from the
+    reference row: *supported* (same sign, beyond the seed noise), *contradicted* (opposite sign, beyond the
+    noise), *within noise*, or *pending* (runs missing)."""
+    out = []
+    for _, r in df.iterrows():
+        if r["vs noise"] == "reference":
+            continue
+        if r["vs noise"] == "pending":
+            verdict = "pending"
+        elif r["vs noise"] == "within noise":
+            verdict = "within noise"
+        else:
+            same = (r["ours ΔR1"] > 0) == (r["paper ΔR1"] > 0)
+            verdict = "supported" if same else "contradicted"
+        out.append({"row": r["row"], "paper ΔR1": r["paper ΔR1"], "ours ΔR1": r["ours ΔR1"], "verdict": verdict})
+    return pd.DataFrame(out)

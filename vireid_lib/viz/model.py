@@ -13,11 +13,14 @@ from ..models.fusion import FusionModule
 def describe(fn) -> str:
     """Markdown: the function that implements an equation, with its docstring (which cites the equation)."""
     doc = inspect.getdoc(fn) or ""
-    name = f"{fn.__module__}.{fn.__qualname__}"
-    try:
-        sig = str(inspect.signature(fn))
-    except (TypeError, ValueError):
-        sig = "(...)"
+    if inspect.ismodule(fn):
+        name, sig = fn.__name__, ""
+    else:
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        try:
+            sig = str(inspect.signature(fn))
+        except (TypeError, ValueError):
+            sig = "(...)"
     return f"**`{name}{sig}`**\n\n" + "\n".join(f"> {line}" if line else ">" for line in doc.splitlines())
 
 

@@ -1,0 +1,73 @@
+"""Grad-CAM maps (shape, not constant, in [0, 1]) and retrieval grids (frames agree with identities; the ranking
+is the evaluation's)."""
+
+import numpy as np
+import pytest
+
+from vireid_lib.config import experiment_config
+from vireid_lib.evaluation import ranking
+from vireid_lib.experiments import load_result, trained_model
+
+
+@pytest.fixture(scope="module")
+def trained():
+    cfg = experiment_config("smoke", **{"data.height": 64, "data.width": 32, "train.epochs": 3})
+    return cfg, trained_model(cfg, progress_bar=False)
+
+
+def test_cam_maps_have_the_image_size_and_are_not_constant(trained):
+    from vireid_lib.gradcam import attention_study, spread
+
+    cfg, model = trained
+    study = attention_study(model, cfg, n=6, seed=1)
+    for branch in ("global", "fusion"):
+        maps = study[branch]
+        assert maps.shape == (12, 64, 32)
+        assert maps.min() >= 0 and maps.max() <= 1 + 1e-5
+        flat = maps.reshape(12, -1)
+        varying = (flat.max(1) - flat.min(1)) > 0.1
+        assert varying.sum() >= 2, f"{branch}: the maps are constant"
+        assert np.all(varying | (flat.max(1) == 0)), "a map is either all zero (no positive evidence) or varies"
+        s = spread(maps)
+        assert np.all((s[~np.isnan(s)] > 0) & (s[~np.isnan(s)] <= 1))
+    assert study["modality"].count("visible") == study["modality"].count("infrared") == 6
+
+
+def test_spread_measures_area():
+    from vireid_lib.gradcam import spread
+
+    small = np.zeros((1, 10, 10))
+    small[0, :2, :2] = 1
+    wide = np.zeros((1, 10, 10))
+    wide[0, :5] = 1
+    assert spread(small)[0] == pytest.approx(0.04) and spread(wide)[0] == pytest.approx(0.5)
+    assert np.isnan(spread(np.zeros((1, 4, 4)))[0])
+
+
+def test_retrieval_grid_frames_agree_with_identities_and_the_protocols_ranking(trained):
+    from vireid_lib.retrieval import choose_queries, retrieve
+    from vireid_lib.viz.retrieval import GREEN, RED, retrieval_grid
+
+    cfg, model = trained
+    queries = choose_queries(cfg, 2, 2, seed=0)
+    res = retrieve(model, cfg, queries, trial=0, k=5)
+    fig, frames = retrieval_grid({"full": res})
+    for q in range(len(queries)):
+        shown = frames[("full", q)]
+        assert [g for g, _, _ in shown] == res.top[q].tolist()
+        for g, ok, colour in shown:
+            assert ok == (res.gallery_pids[g] == res.query_pids[q])
+            assert colour == (GREEN if ok else RED)
+        assert list(res.dist[q]) == sorted(res.dist[q])
+        # the camera rule of the protocol: no camera-2 image for a camera-3 query
+        if res.query_cams[q] == 3:
+            assert 2 not in res.gallery_cams[res.top[q]]
+    # the picture's ranking is the one the recorded metrics came from
+    recorded = next(v for k, v in load_result(cfg)["results"].items() if "all-search" in k)["per_trial"][0]
+    assert res.metrics["R1"] == pytest.approx(recorded["R1"]) and res.metrics["mAP"] == pytest.approx(recorded["mAP"])
+
+
+def test_ranking_is_stable_and_applies_the_camera_rule():
+    d = np.array([[0.2, 0.1, 0.1, 0.3]])
+    order, keep = ranking(d, np.array([3]), np.array([1, 2, 4, 5]))
+    assert order[0].tolist() == [1, 2, 0, 3] and keep[0].tolist() == [False, True, True, True]

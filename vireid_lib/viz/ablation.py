@@ -1,0 +1,64 @@
+"""Figures of the ablations (Tables 1–4) and of the θ sweeps (Fig. 4)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def delta_bars(tables: dict[str, pd.DataFrame], title: str = ""):
+    """One panel per table: each row's rank-1 difference from the table's reference row, the paper's (grey)
+    beside ours (blue, with the seed noise √(σ_row² + σ_ref²) as error bar)."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.2 * len(tables), 3.2), squeeze=False)
+    for ax, (name, df) in zip(axes[0], tables.items(), strict=True):
+        df = df[df["vs noise"] != "reference"]
+        y = np.arange(len(df))
+        ax.barh(y + 0.2, df["paper ΔR1"], height=0.4, color="0.6", label="paper")
+        ours = pd.to_numeric(df["ours ΔR1"], errors="coerce")
+        noise = [_noise(r, tables[name]) for _, r in df.iterrows()]
+        ax.barh(y - 0.2, ours, height=0.4, xerr=noise, color="tab:blue", label="ours", error_kw={"lw": 0.8})
+        ax.axvline(0, color="k", lw=0.6)
+        ax.set_yticks(y)
+        ax.set_yticklabels(df["row"], fontsize=6)
+        ax.invert_yaxis()
+        ax.set_xlabel("Δ rank-1 vs reference (points)", fontsize=7)
+        ax.set_title(name, fontsize=8)
+    axes[0, 0].legend(fontsize=6)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _noise(row: pd.Series, table: pd.DataFrame) -> float:
+    def sd(cell: str) -> float:
+        try:
+            return float(str(cell).split("±")[1])
+        except (IndexError, ValueError):
+            return 0.0
+
+    ref = table[table["vs noise"] == "reference"]
+    ref_sd = sd(ref["ours R1"].iloc[0]) if len(ref) else 0.0
+    return (sd(row["ours R1"]) ** 2 + ref_sd**2) ** 0.5
+
+
+def theta_sweep(curves: pd.DataFrame, chosen: dict[str, float], peaks: dict[str, list[float]], title: str = ""):
+    """Fig. 4: rank-1 and mAP against θ1 (θ2 = 1) and θ2 (θ1 = 0.6), mean over seeds with a ±1 sd band; the
+    paper's chosen values dashed, its reported θ2 peaks dotted."""
+    import seaborn as sns
+
+    sweeps = [s for s in ("θ1", "θ2") if s in set(curves["sweep"])]
+    fig, axes = plt.subplots(1, max(1, len(sweeps)), figsize=(4.2 * max(1, len(sweeps)), 3.0), squeeze=False)
+    for ax, sweep in zip(axes[0], sweeps, strict=False):
+        sub = curves[curves["sweep"] == sweep].melt(id_vars=["sweep", "x", "seed"], value_vars=["R1", "mAP"],
+                                                     var_name="metric", value_name="value")
+        sns.lineplot(sub, x="x", y="value", hue="metric", errorbar="sd", marker="o", ax=ax)
+        ax.axvline(chosen[sweep], ls="--", color="k", lw=0.8, label=f"paper's choice {sweep} = {chosen[sweep]}")
+        for p in peaks.get(sweep, []):
+            ax.axvline(p, ls=":", color="0.4", lw=0.8)
+        ax.set_xlabel(sweep + (" (θ2 = 1.0)" if sweep == "θ1" else " (θ1 = 0.6)"))
+        ax.set_ylabel("%")
+        ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig
