@@ -8,6 +8,7 @@ PROFILE ?= cpu
 
 help:
 	@echo "make reproduce   run every notebook (profile=$(PROFILE)) and regenerate results/"
+	@echo "                 e.g. make reproduce ARGS='--param budget_minutes=0' (train every pending grid run)"
 	@echo "make test        unit tests + smoke-profile notebook runs"
 	@echo "make bench       benchmarks (print speed ratios)"
 	@echo "make lint        ruff on the library, tests and notebooks"
@@ -22,7 +23,7 @@ test-fast: venv
 	$(VPY) -m pytest -q -m "not slow"
 
 reproduce: venv
-	$(VPY) -m vireid_lib.cli reproduce --profile $(PROFILE)
+	$(VPY) -m vireid_lib.cli reproduce --profile $(PROFILE) $(ARGS)
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done

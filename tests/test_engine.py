@@ -150,3 +150,22 @@ def test_the_registry_reuses_a_run_across_row_names():
     a = run(smoke(name="baseline"), progress_bar=False, log=False)
     b = run(smoke(name="same settings, another table"), progress_bar=False, log=False)
     assert a == b and run_path(smoke(name="x")) == run_path(smoke(name="y"))
+
+
+def test_a_run_being_trained_elsewhere_is_waited_for_not_trained_twice(tmp_path):
+    import fcntl
+    import threading
+
+    cfg = smoke()
+    tmp_path.mkdir(exist_ok=True)
+    holder = open(tmp_path / ".lock", "w")
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another process is training this run
+    result = {}
+    t = threading.Thread(target=lambda: result.update(engine.train(cfg, tmp_path, progress_bar=False, log=False)))
+    t.start()
+    time.sleep(1.0)
+    assert t.is_alive() and not (tmp_path / "checkpoint.pt").exists() and not (tmp_path / "final.json").exists()
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    holder.close()
+    t.join(timeout=120)
+    assert not t.is_alive() and result["headline"] and (tmp_path / "final.json").exists()

@@ -143,3 +143,8 @@ def test_html_report_opens_in_a_real_browser_with_every_figure_loaded():
         assert promised <= set(srcs)
     finally:
         browser.quit()
+
+
+def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():
+    with pytest.raises(VireidError, match="budget_minutes"):
+        NB.reproduce("smoke", only=["01"], params={"budget_minutes": 1})

@@ -17,7 +17,8 @@ from .errors import VireidError
 def _cmd_reproduce(args) -> None:
     from .notebooks import reproduce
 
-    reproduce(args.profile, only=args.only.split(",") if args.only else None, progress=not args.quiet)
+    reproduce(args.profile, only=args.only.split(",") if args.only else None, progress=not args.quiet,
+              params=_parse_sets(args.param))
 
 
 def _cmd_generate(args) -> None:
@@ -115,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", default="cpu", choices=PROFILES)
     r.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 01,02")
     r.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    r.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a notebook parameter for the notebooks that declare it, e.g. --param budget_minutes=60")
     r.set_defaults(fn=_cmd_reproduce)
     g = sub.add_parser("generate", help="generate (or find) the synthetic dataset of a profile; print its root")
     g.add_argument("--profile", default="cpu", choices=PROFILES)

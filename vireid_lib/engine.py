@@ -263,6 +263,32 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
         return json.loads(final_path.read_text())
     identity = run_identity(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(run_dir, log):
+        if final_path.exists():  # finished by another process while we waited for the lock
+            return json.loads(final_path.read_text())
+        return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches)
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path, log: bool):
+    """One trainer per run folder at a time (parallel grids, a notebook beside a grid): others wait here."""
+    import fcntl
+
+    with open(run_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress.line(f"{run_dir.name} is being trained by another process; waiting for it", log)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_bar: bool, log: bool,
+                  stop_after_batches: int | None) -> dict:
+    final_path = run_dir / "final.json"
     cfg_path = run_dir / "config.json"
     if cfg_path.exists():
         stored = json.loads(cfg_path.read_text())

@@ -219,18 +219,29 @@ def environment_info() -> dict[str, str]:
             "cuda": str(torch.cuda.is_available())}
 
 
-def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: bool = True) -> dict[str, float]:
-    """Run every registered notebook (or ``only`` some) in order, then rewrite the report. Returns times (s)."""
+def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: bool = True,
+              params: dict | None = None) -> dict[str, float]:
+    """Run every registered notebook (or ``only`` some) in order, then rewrite the report. Returns times (s).
+
+    ``params`` (e.g. ``{"budget_minutes": 0}``) go to every notebook whose parameters cell declares them; a
+    name no selected notebook declares is an error."""
     from .report import write_html, write_report
 
     check_profile(profile)
     specs = [get(n) for n in only] if only else list(NOTEBOOKS)
+    params = params or {}
+    declared = {s.name: set(notebook_parameters(s.path)) for s in specs}
+    unknown = sorted(set(params) - set().union(*declared.values()))
+    if unknown:
+        raise VireidError(f"no selected notebook has the parameter(s) {', '.join(unknown)}; "
+                          f"see `vireid notebooks` for each notebook's parameters")
     timings_path = results_dir() / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
     for spec in specs:
         print(f"==> {spec.name} (profile={profile})", flush=True)
         t0 = time.perf_counter()
-        run_notebook(spec, profile, progress=progress)
+        run_notebook(spec, profile, progress=progress,
+                     **{k: v for k, v in params.items() if k in declared[spec.name]})
         timings[spec.name] = round(time.perf_counter() - t0, 1)
         print(f"    {spec.name}: {timings[spec.name]:.1f} s", flush=True)
         all_t = _read_json(timings_path)

@@ -94,7 +94,10 @@ def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None
             else:
                 d, noise = m_r - m_0, (s_r**2 + s_0**2) ** 0.5
                 rec["ours ΔR1"] = d
-                rec["vs noise"] = "within noise" if abs(d) < noise or n_r < 2 else ("above" if d > 0 else "below")
+                if n_r < 2 or n_0 < 2:
+                    rec["vs noise"] = "needs ≥ 2 seeds"
+                else:
+                    rec["vs noise"] = "within noise" if abs(d) < noise else ("above" if d > 0 else "below")
         out.append(rec)
     return pd.DataFrame(out)
 
@@ -156,7 +159,7 @@ def verdicts(df: pd.DataFrame) -> pd.DataFrame:
     for _, r in df.iterrows():
         if r["vs noise"] == "reference":
             continue
-        if r["vs noise"] == "pending":
+        if r["vs noise"] in ("pending", "needs ≥ 2 seeds"):
             verdict = "pending"
         elif r["vs noise"] == "within noise":
             verdict = "within noise"
