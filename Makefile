@@ -8,7 +8,7 @@ PROFILE ?= cpu
 
 help:
 	@echo "make reproduce   run every notebook (profile=$(PROFILE)) and regenerate results/"
-	@echo "                 e.g. make reproduce ARGS='--param budget_minutes=0' (train every pending grid run)"
+	@echo "                 e.g. make reproduce ARGS='--param budget_minutes=-1' (train every pending grid run)"
 	@echo "make test        unit tests + smoke-profile notebook runs"
 	@echo "make bench       benchmarks (print speed ratios)"
 	@echo "make lint        ruff on the library, tests and notebooks"

@@ -116,7 +116,8 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     """Train every run of ``grids`` that has not finished (this shard's slice), ``workers`` at a time.
 
     Finished runs are skipped, interrupted ones resume. With ``budget_minutes``, no new run starts after
-    that time (runs in flight finish): call again to continue, e.g. in the next ``make reproduce``.
+    that time (runs in flight finish; 0 trains nothing): call again to continue, e.g. in the next
+    ``make reproduce``.
     Returns counts: ``{"total", "finished", "trained", "pending"}``.
     """
     import multiprocessing as mp
@@ -131,7 +132,7 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     if not todo:
         return summary
     t0 = time.perf_counter()
-    out_of_time = lambda: budget_minutes is not None and time.perf_counter() - t0 > 60 * budget_minutes  # noqa: E731
+    out_of_time = lambda: budget_minutes is not None and time.perf_counter() - t0 >= 60 * budget_minutes  # noqa: E731
     bar = progress.bar(range(len(todo)), total=len(todo), desc=f"{'+'.join(grids)} runs", enabled=progress_bar)
     bar_it = iter(bar)
     progress.line(f"{', '.join(grids)}: {summary['finished']} of {summary['total']} runs finished, "

@@ -32,15 +32,16 @@ def weight_maps(fusion: FusionModule, title: str = "fusion weight maps (Eq. 2)")
     hi = max(float(m.max()) for m in maps.values())
     if hi - lo < 1e-6:
         lo, hi = lo - 0.5, hi + 0.5
-    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps) + 0.8, 2.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(maps), figsize=(1.5 * len(maps) + 0.8, 3.0), squeeze=False)
     names = dict(zip(fusion.layers, "αβγδ", strict=False))
     for ax, (i, m) in zip(axes[0], maps.items(), strict=True):
         im = ax.imshow(m, vmin=lo, vmax=hi, cmap="viridis")
         ax.set_title(f"{names[i]} · layer{i}\n{m.shape[0]}×{m.shape[1]}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.subplots_adjust(top=0.72)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title, fontsize=8, y=0.99)
     return fig
 
 
@@ -53,7 +54,7 @@ def feature_shapes(shapes: dict[str, tuple[int, ...]]):
         width = 0.3 + 0.25 * np.log2(max(c, 1)) / 3
         height = h / max(s[-2] for s in shapes.values())
         ax.add_patch(plt.Rectangle((x, 0), width, height, color="tab:blue", alpha=0.5))
-        ax.text(x + width / 2, height + 0.03, f"{name}\n{c}×{h}×{w}", ha="center", va="bottom", fontsize=7)
+        ax.text(x + width / 2, height + 0.03, f"{name}\n{c} ch · {h}×{w}", ha="center", va="bottom", fontsize=7)
         x += width + 0.35
     ax.set_xlim(-0.2, x)
     ax.set_ylim(0, 1.5)
