@@ -19,6 +19,7 @@ def test_bad_override_is_one_clear_message(capsys):
     assert main(["train", "--profile", "smoke", "--set", "loss.thetaone=1"]) == 2
     assert "valid fields" in capsys.readouterr().err
     assert main(["train", "--profile", "smoke", "--set", "nonsense"]) == 2
+    assert "expects key=value" in capsys.readouterr().err
 
 
 def test_console_script_is_installed():

@@ -35,3 +35,24 @@ def test_paper_profile_without_real_data_says_how_to_get_it(monkeypatch, tmp_pat
     cfg = data_config("paper")
     assert cfg.root == str(tmp_path) and (cfg.height, cfg.width) == (288, 144)
     assert "paper" in PROFILES
+
+
+def test_paper_profile_finds_each_dataset_at_its_own_place(monkeypatch, tmp_path):
+    """Table 5 (RegDB) in the paper profile must not be pointed at the SYSU-MM01 folder."""
+    from vireid_lib.config import experiment_config
+    from vireid_lib.grids import TABLE1, TABLE5
+
+    (tmp_path / "sysu").mkdir()
+    (tmp_path / "regdb").mkdir()
+    monkeypatch.setenv("VIREID_SYSU_ROOT", str(tmp_path / "sysu"))
+    monkeypatch.setenv("VIREID_REGDB_ROOT", str(tmp_path / "regdb"))
+    assert experiment_config("paper", **{"data.dataset": "regdb"}).data.root == str(tmp_path / "regdb")
+    assert TABLE5[0].config("paper", 0, data_root=str(tmp_path / "sysu")).data.root == str(tmp_path / "regdb")
+    assert TABLE1[0].config("paper", 0).data.root == str(tmp_path / "sysu")
+
+
+def test_wrt_needs_two_identities_per_batch():
+    from vireid_lib.config import experiment_config
+
+    with pytest.raises(ConfigError, match="train.P"):
+        experiment_config("smoke", **{"train.P": 1})

@@ -125,3 +125,10 @@ def test_imagenet_weights_from_a_local_file_load_into_both_stems(tmp_path):
     assert torch.equal(net.layer3[1].conv2.weight, ref.layer3[1].conv2.weight)
     with pytest.raises(ConfigError, match="width 64"):
         B.TwoStreamResNet(depth=18, width=32, pretrained=True, weights_path=str(tmp_path / "r18.pth"))
+
+
+def test_weights_that_do_not_fit_are_an_error_not_a_silent_random_init(tmp_path):
+    ref = torchvision.models.resnet18()
+    torch.save({"state_dict": ref.state_dict()}, tmp_path / "wrapped.pth")
+    with pytest.raises(ConfigError, match="do not fit a ResNet-18.*plain torchvision state dict"):
+        B.TwoStreamResNet(depth=18, pretrained=True, weights_path=str(tmp_path / "wrapped.pth"))

@@ -43,12 +43,18 @@ def test_verdicts_follow_sign_and_noise():
 
 
 def test_comparison_table_adds_our_row_marked_not_comparable(table4):
-    t6 = comparison_table("Table 6", "smoke", (0,))
+    t6 = comparison_table("Table 6", "smoke", (0,))  # the full model (Table 1's last row) was run by Table 4
     ours = t6[t6["method"] == "ours (this study)"]
     assert len(t6[t6["method"] == "Ours"]) == 2  # the paper's own rows, both protocols
-    if len(ours):  # the full model run of the smoke grid exists once Table 1 has run; here Table 4 made it
-        assert ours["source"].str.contains("NOT comparable: synthetic").all()
+    assert len(ours) == 2 and ours["source"].str.contains("NOT comparable: synthetic").all()
     assert set(t6["protocol"]) == {"SYSU-MM01 all-search", "SYSU-MM01 indoor-search"}
+
+
+def test_table5_averages_regdb_splits():
+    run_grid(["table5"], "smoke", (0,), progress_bar=False)
+    t5 = comparison_table("Table 5", "smoke", (0,))
+    ours = t5[t5["method"] == "ours (this study)"]
+    assert len(ours) == 2 and ours["source"].str.contains("mean of 10 of 10 splits").all()
 
 
 def test_tables_are_written_as_csv_markdown_and_latex(tmp_path, table4):

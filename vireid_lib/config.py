@@ -95,8 +95,8 @@ class DataConfig:
     # evaluation protocol
     sysu_mode: Literal["all", "indoor"] = "all"
     sysu_shots: Literal[1, 10] = 1
-    trials: int = 10  # SYSU: gallery re-samplings; RegDB: the 10 train/test splits
-    regdb_trial: int = 1  # the split used when a single RegDB model is trained
+    trials: int = 10  # SYSU-MM01: gallery trials (re-samplings), averaged
+    regdb_trial: int = 1  # RegDB: the train/test split (1..10) of this run; Table 5 runs all ten
 
     def validate(self) -> None:
         if self.dataset not in ("sysu", "regdb"):
@@ -155,20 +155,28 @@ def replace_checked(obj: Any, **overrides: Any) -> Any:
     return dataclasses.replace(obj, **overrides)
 
 
-def data_config(profile: str = "cpu", **overrides: Any) -> DataConfig:
+def data_config(profile: str = "cpu", resolve_root: bool = True, **overrides: Any) -> DataConfig:
     """The data configuration of a profile, with keyword overrides (``root=``, ``dataset=``, ...).
 
-    Overrides that are ``None`` for fields whose profile default is not ``None`` are ignored only for
-    ``root`` (a notebook's ``data_root = None`` means "the profile's default").
+    In the ``paper`` profile a ``root`` of ``None`` means the real dataset's default place
+    (:func:`default_real_root`), found for the final ``dataset``; ``resolve_root=False`` leaves it ``None``
+    for a caller that applies more overrides first.
     """
     check_profile(profile)
     base = DataConfig(**DATA_PROFILES[profile])
     if isinstance(overrides.get("synthetic"), dict):
         overrides["synthetic"] = replace_checked(base.synthetic, **overrides["synthetic"])
     cfg = replace_checked(base, **overrides)
+    if resolve_root:
+        cfg = with_real_root(cfg, profile)
+        cfg.validate()
+    return cfg
+
+
+def with_real_root(cfg: DataConfig, profile: str) -> DataConfig:
+    """The paper profile trains on real data: fill a missing root with the dataset's default place."""
     if profile == "paper" and cfg.root is None:
-        cfg = dataclasses.replace(cfg, root=str(default_real_root(cfg.dataset)))
-    cfg.validate()
+        return dataclasses.replace(cfg, root=str(default_real_root(cfg.dataset)))
     return cfg
 
 
@@ -273,7 +281,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.epochs < 1 or self.P < 1 or self.K < 1:
-            raise ConfigError("train.epochs, P and K must be ≥ 1")
+            raise ConfigError(f"train.epochs, P and K must be ≥ 1, got {self.epochs}, {self.P}, {self.K}")
         if self.optimizer not in ("sgd", "adam"):
             raise ConfigError(f"train.optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if self.amp not in ("off", "bf16", "fp16"):
@@ -304,6 +312,9 @@ class ExperimentConfig:
         self.model.validate()
         self.loss.validate()
         self.train.validate()
+        if self.loss.wrt and self.train.P < 2:
+            raise ConfigError(f"the WRT loss needs negatives: train.P (identities per batch) must be ≥ 2, got "
+                              f"{self.train.P}; or set loss.wrt=false")
         if not self.model.fusion_layers and self.loss.dml != "none":
             raise ConfigError("deep mutual learning needs the fusion and joint branches: set loss.dml='none' "
                               "when model.fusion_layers is empty (the baseline)")
@@ -370,10 +381,11 @@ def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, d
     (``experiment_config("cpu", **{"loss.dml": "none"})``)."""
     check_profile(profile)
     base = EXPERIMENT_PROFILES[profile]
-    data = data_config(profile, root=data_root)
+    data = data_config(profile, resolve_root=False, root=data_root)
     cfg = ExperimentConfig(name=name, profile=profile, seed=seed, data=data,
                            model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
     cfg = apply_overrides(cfg, dotted) if dotted else cfg
+    cfg = dataclasses.replace(cfg, data=with_real_root(cfg.data, profile))  # after `data.dataset` overrides
     cfg.validate()
     return cfg
 

@@ -19,6 +19,7 @@ record per epoch and per evaluation), ``checkpoint.pt`` (git-ignored) and, once 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -217,7 +218,9 @@ def evaluate(model: VIReIDNet, cfg: ExperimentConfig, device: torch.device, mode
 
 def headline(results: dict) -> dict[str, float]:
     """The main protocol's mean metrics: SYSU-MM01 all-search, or RegDB visible→thermal."""
-    key = next(k for k in results if "all-search" in k or "visible-to-thermal" in k)
+    key = next((k for k in results if "all-search" in k or "visible-to-thermal" in k), None)
+    if key is None:
+        raise VireidError(f"no all-search or visible-to-thermal result among {sorted(results)}")
     return results[key]["mean"]
 
 
@@ -318,7 +321,13 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"], gen)
+        try:
+            _set_rng_state(state["rng"], gen)
+        except RuntimeError as e:
+            raise CheckpointError(
+                f"checkpoint {ckpt_path} was written on another kind of device than {device} ({e}); resume it with "
+                f"the train.device it started on, or move the checkpoint away to start again"
+            ) from None
         start_epoch, start_batch, acc = state["epoch"], state["batch"], state["accumulators"]
         history = state["history"]
         progress.line(f"resuming {run_dir.name} at epoch {start_epoch}, batch {start_batch}", log)
@@ -399,6 +408,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     t0 = time.perf_counter()
     results = evaluate(model, cfg, device)
     final = {"identity": identity, "name": cfg.name, "results": results, "headline": headline(results),
+             "num_classes": data.num_classes,
              "history": history, "provenance": provenance(cfg, device), "eval_seconds": time.perf_counter() - t0,
              "train_seconds": sum(h.get("seconds", 0.0) for h in history)}
     with atomic_path(run_dir / "model.pt", suffix=".pt") as tmp:
@@ -418,8 +428,12 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
     path = Path(run_dir) / "model.pt"
     if not path.exists():
         raise CheckpointError(f"{run_dir} has no trained model (model.pt); train the run first")
-    data = load_train_data(cfg)
-    model = build_model(cfg.model, data.num_classes, cfg.data.height, cfg.data.width)
+    try:
+        num_classes = json.loads((Path(run_dir) / "final.json").read_text())["num_classes"]
+    except (FileNotFoundError, KeyError, ValueError):
+        num_classes = load_train_data(cfg).num_classes  # runs finished before num_classes was recorded
+    model_cfg = dataclasses.replace(cfg.model, pretrained=False)  # the trained weights replace ImageNet's
+    model = build_model(model_cfg, num_classes, cfg.data.height, cfg.data.width)
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as e:

@@ -194,7 +194,8 @@ def evaluate_sysu(query_feats: np.ndarray, gallery_feats: np.ndarray, query: Ima
     features are extracted once and each trial picks its gallery from them.
     """
     if len(query_feats) != len(query) or len(gallery_feats) != len(gallery):
-        raise ValueError("features and image lists differ in length")
+        raise ValueError(f"features and image lists differ in length: {len(query_feats)} query features for "
+                         f"{len(query)} images, {len(gallery_feats)} gallery features for {len(gallery)} images")
     d_all = distance(query_feats, gallery_feats, metric)
     results = []
     sizes = []

@@ -16,6 +16,7 @@ from .config import ExperimentConfig
 from .engine import load_model, run_identity, train
 from .errors import VireidError
 from .grids import DEFAULT_SEEDS, Row, rows
+from .io import atomic_path
 from .paths import runs_dir
 
 
@@ -40,12 +41,17 @@ def load_result(cfg: ExperimentConfig) -> dict | None:
 def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True):
     """The trained model of ``cfg``'s run, training it first if it is missing (e.g. on a fresh clone, where
     only the run's summary is committed)."""
+    import shutil
+
     path = run_path(cfg)
     if not (path / "model.pt").exists():
         if (path / "final.json").exists():  # summary committed, weights not: train again in a scratch folder
             scratch = path / "retrain"
+            if (scratch / "final.json").exists() and not (scratch / "model.pt").exists():
+                shutil.rmtree(scratch)  # a retrain whose weights were lost: do it again
             train(cfg, scratch, progress_bar=progress_bar)
-            (scratch / "model.pt").replace(path / "model.pt")
+            with atomic_path(path / "model.pt", suffix=".pt") as tmp:
+                shutil.copyfile(scratch / "model.pt", tmp)
         else:
             run(cfg, progress_bar=progress_bar)
     return load_model(cfg, path, device)

@@ -95,8 +95,9 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
     q_img, g_img = np.asarray(load_images(query, h, w)), np.asarray(load_images(cand, h, w))
     common = np.intersect1d(query.pids, cand.pids)
     rng = np.random.default_rng(seed)
-    qi = np.sort(rng.choice(np.flatnonzero(np.isin(query.pids, common)), min(n, len(query)), replace=False))
-    gi = np.sort(rng.choice(np.flatnonzero(np.isin(cand.pids, common)), min(n, len(cand)), replace=False))
+    q_pool, g_pool = np.flatnonzero(np.isin(query.pids, common)), np.flatnonzero(np.isin(cand.pids, common))
+    qi = np.sort(rng.choice(q_pool, min(n, len(q_pool)), replace=False))
+    gi = np.sort(rng.choice(g_pool, min(n, len(g_pool)), replace=False))
     model.eval()
     device = next(model.parameters()).device
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from ..io import atomic_path, stable_hash
 from ..paths import cache_dir
 from .common import ImageList, load_resized
@@ -60,7 +61,9 @@ def load_images(images: ImageList, height: int, width: int, workers: int | None 
         fcntl.flock(lock, fcntl.LOCK_UN)
     with contextlib.suppress(FileNotFoundError):
         path.with_suffix(".lock").unlink()
-    assert arr is not None
+    if arr is None:
+        raise DataError(f"the preprocessing cache {path} was built but does not hold {expected} uint8 images; "
+                        f"delete it (make clean-cache) and try again")
     return arr
 
 

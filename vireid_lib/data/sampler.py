@@ -31,7 +31,7 @@ class IdentitySampler:
         self.ids = np.array(sorted(ids_v), np.int64)
         if P > len(self.ids):
             raise DataError(f"a batch of P={P} identities needs at least {P} training identities, got {len(self.ids)}; "
-                            f"lower P (batch_ids) or use a larger dataset")
+                            f"lower train.P or use a larger dataset")
         if P < 1 or K < 1:
             raise DataError(f"P and K must be ≥ 1, got P={P}, K={K}")
         self.P, self.K, self.seed = P, K, seed

@@ -102,7 +102,15 @@ class TwoStreamResNet(nn.Module):
                 raise ConfigError(f"ImageNet weights need width 64, got width {width}; use pretrained=False")
             state = imagenet_state_dict(depth, weights_path)
             for n in nets:
-                n.load_state_dict(state, strict=False)  # the ImageNet `fc` is not part of ours
+                res = n.load_state_dict(state, strict=False)  # the ImageNet `fc` is not part of ours
+                unexpected = set(res.unexpected_keys) - {"fc.weight", "fc.bias"}
+                if res.missing_keys or unexpected:
+                    raise ConfigError(
+                        f"the ImageNet weights ({weights_path or 'torch hub'}) do not fit a ResNet-{depth}: "
+                        f"{len(res.missing_keys)} missing keys (e.g. {res.missing_keys[:3]}), unexpected "
+                        f"{sorted(unexpected)[:3]}. Pass a plain torchvision state dict (no 'module.' prefix, "
+                        f"not wrapped in {{'state_dict': ...}})."
+                    )
         shared = nets[0]
         if last_stride == 1:
             set_last_stride_1(shared)

@@ -8,9 +8,10 @@ layer4 has layer3's resolution because of the last stride 1), multiplied point b
 map of that resolution (α, β, γ: "the values of each position in these weight matrices are obtained by
 network training"), and the products are concatenated along the channels (⊕).
 
-Interpretation: a weight map holds one value per spatial position, shared by the 256 channels (as in ASFF,
-which the paper builds on), initialised to 1 so that fusion starts as a plain concatenation. Which layers
-are fused is a parameter (Table 2 fuses subsets of layer1–layer4).
+Interpretations: ⊕ is concatenation, as the paper says ("⊕ means concatenate"; ASFF, which it builds on,
+sums the weighted maps instead, with softmax-normalised weights). A weight map holds one value per spatial
+position, shared by the 256 channels (as in ASFF), initialised to 1 so that fusion starts as a plain
+concatenation. Which layers are fused is a parameter (Table 2 fuses subsets of layer1–layer4).
 """
 
 from __future__ import annotations
