@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--shard", default="0/1", help="i/n: run the i-th of n disjoint slices (cluster job arrays)")
     gr.add_argument("--workers", type=int, default=1, help="runs at once on this machine (one per GPU)")
     gr.add_argument("--budget-minutes", type=float, default=None, help="start no new run after this time")
-    gr.add_argument("--data-root", default=None)
+    gr.add_argument("--data-root", default=None,
+                    help="a real SYSU-MM01 folder for the SYSU grids "
+                         "(Table 5, RegDB, reads $VIREID_REGDB_ROOT or data/RegDB)")
     gr.add_argument("--quiet", action="store_true")
     gr.set_defaults(fn=_cmd_grid)
     sub.add_parser("info", help="versions, device, threads").set_defaults(fn=_cmd_info)
