@@ -56,3 +56,16 @@ def test_wrt_needs_two_identities_per_batch():
 
     with pytest.raises(ConfigError, match="train.P"):
         experiment_config("smoke", **{"train.P": 1})
+
+
+def test_command_line_overrides_of_tuple_fields():
+    """`--set train.milestones=20` (one JSON number) and `[10,20]` (a JSON list) both give the tuple field."""
+    from vireid_lib.cli import _parse_sets
+    from vireid_lib.config import experiment_config
+
+    one = experiment_config("smoke", **_parse_sets(["train.milestones=20", "train.epochs=30"]))
+    assert one.train.milestones == (20,)
+    two = experiment_config("smoke", **_parse_sets(["train.milestones=[10,20]", "train.epochs=30"]))
+    assert two.train.milestones == (10, 20)
+    with pytest.raises(ConfigError, match="milestones"):
+        experiment_config("smoke", **_parse_sets(["train.milestones=[20,10]"]))

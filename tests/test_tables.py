@@ -72,3 +72,17 @@ def test_theta_curves_are_tidy():
     # shared points already exist for θ2: (θ1, θ2) = (0.6, 1.0) from the θ1 sweep, (0.6, 1.8) the full model
     assert {1.0, 1.8} <= set(c[c["sweep"] == "θ2"]["x"])
     assert {"R1", "mAP"} <= set(c.columns)
+
+
+def test_comparison_rows_carry_chance_and_a_reading():
+    from vireid_lib.tables import comparison_caption, comparison_reading
+
+    run_grid(["table5"], "smoke", (0,), progress_bar=False)
+    t5 = comparison_table("Table 5", "smoke", (0,))
+    ours = t5[t5["method"] == "ours (this study)"]
+    # the smoke RegDB test half has 6 identities: a random ranking's rank-1 is 1/6
+    assert ours["chance R1"].round(4).tolist() == [round(100 / 6, 4)] * 2
+    assert t5[t5["method"] == "Ours"]["chance R1"].isna().all()  # not a number the paper gives
+    reading = comparison_reading(t5)
+    assert reading.count("\n") == 1 and "× chance" in reading and "RegDB visible-to-thermal" in reading
+    assert "RegDB" in comparison_caption("Table 5") and "SYSU-MM01" in comparison_caption("Table 6")

@@ -372,6 +372,8 @@ def apply_overrides(cfg: Any, dotted: dict[str, Any]) -> Any:
             top[k] = apply_overrides(current, v)
         elif isinstance(v, list) and isinstance(current, tuple):  # lists from JSON / the command line
             top[k] = tuple(v)
+        elif isinstance(current, tuple) and isinstance(v, (int, float, str)):  # `train.milestones=20`: one item
+            top[k] = (v,)
     return replace_checked(cfg, **top)
 
 

@@ -47,6 +47,10 @@ def grid_long(grid: str, profile: str, seeds: tuple[int, ...] | None = None, dat
                     recs.append({"table": row.table, "row": row.name, "x": row.x, "seed": seed,
                                  "protocol": protocol, "metric": m, "value": r["mean"][m],
                                  "run": run_identity(cfg), "data": res["provenance"]["data"], "profile": profile})
+            if "chance_R1" in r:  # rank-1 of a random ranking: 100 / number of gallery identities
+                recs.append({"table": row.table, "row": row.name, "x": row.x, "seed": seed, "protocol": protocol,
+                             "metric": "chance R1", "value": r["chance_R1"], "run": run_identity(cfg),
+                             "data": res["provenance"]["data"], "profile": profile})
     return pd.DataFrame(recs, columns=["table", "row", "x", "seed", "protocol", "metric", "value", "run", "data",
                                        "profile"])
 
@@ -103,8 +107,32 @@ def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None
 
 
 def provenance_caption(profile: str, seeds, data_label: str, extra: str = "") -> str:
+    """Caption of an ablation table (Tables 1–4): where the paper's numbers and ours come from."""
     return (f"Paper: real SYSU-MM01, ResNet-50, 288×144 (the paper's numbers). Ours: {data_label}, profile {profile}, "
             f"seeds {', '.join(map(str, seeds))}; mean ± std over seeds. {extra}").strip()
+
+
+def comparison_caption(table: str) -> str:
+    """Caption of Table 5 (RegDB) or Table 6 (SYSU-MM01): the paper's rows, and where our row comes from."""
+    data = "RegDB, mean of its 10 splits" if table == "Table 5" else "SYSU-MM01, single-shot"
+    return (f"{table}. Published rows: as the paper reports them (real {data}). Our row: data, profile, splits "
+            f"and seeds in its `source` column; `chance R1` is the rank-1 of a random ranking on our test set.")
+
+
+def comparison_reading(t: pd.DataFrame) -> str:
+    """One line per protocol on our row of a comparison table: its rank-1 against chance and the paper's."""
+    lines = []
+    for proto in dict.fromkeys(t["protocol"]):
+        sub = t[t["protocol"] == proto]
+        ours, theirs = sub[sub["method"] == "ours (this study)"], sub[sub["method"] == "Ours"]
+        if not len(ours):
+            lines.append(f"- {proto}: our row is pending (no finished run).")
+            continue
+        o = ours.iloc[0]
+        paper_r1 = f"; the paper's method: {theirs.iloc[0]['R1']:.1f}" if len(theirs) else ""
+        lines.append(f"- {proto}: rank-1 {o['R1']:.1f} % against {o['chance R1']:.1f} % for a random ranking "
+                     f"({o['R1'] / o['chance R1']:.1f}× chance), mAP {o['mAP']:.1f}{paper_r1} (on real data).")
+    return "\n".join(lines)
 
 
 def comparison_table(table: str, profile: str, seeds: tuple[int, ...] | None = None,
@@ -131,14 +159,16 @@ def comparison_table(table: str, profile: str, seeds: tuple[int, ...] | None = N
         if len(ours):
             regdb = table == "Table 5"
             dc = data_config(profile, root=None if regdb else data_root, dataset="regdb" if regdb else "sysu")
-            vals = {m: ours[ours.metric == m].value.mean() for m in METRICS}
+            vals = {m: ours[ours.metric == m].value.mean() for m in (*METRICS, "chance R1")}
             note = "NOT comparable: synthetic data" if dc.is_synthetic else "measured on the real data"
             splits = f"mean of {ours['row'].nunique()} of 10 splits × " if regdb else ""
             seeds_done = sorted(set(ours["seed"]))
             out.append({"protocol": proto, "method": "ours (this study)", "published": "", **vals,
                         "source": f"{dc.label}, profile {profile}, {splits}seeds {','.join(map(str, seeds_done))}; "
                                   f"{note}"})
-    return pd.DataFrame(out)
+    df = pd.DataFrame(out)
+    cols = [c for c in df.columns if c not in ("chance R1", "source")]
+    return df[cols + [c for c in ("chance R1", "source") if c in df.columns]]
 
 
 def theta_curves(profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None) -> pd.DataFrame:
