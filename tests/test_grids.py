@@ -79,3 +79,36 @@ def test_two_workers_train_a_grid_and_a_finished_grid_trains_nothing():
     assert s == {"total": 5, "finished": 5, "trained": 5, "pending": 0}
     assert all(load_result(c) for c in unique_runs(grid_runs(["table3"], "smoke", (5,))))
     assert run_grid(["table3"], "smoke", (5,), progress_bar=False)["trained"] == 0
+
+
+def test_a_retrained_model_reproduces_the_committed_run_with_its_thread_count():
+    """On a fresh clone only final.json is committed: the model is retrained with the committed run's number
+    of CPU threads (results depend on it), so it scores exactly the same; a different result is reported."""
+    import warnings
+
+    import torch
+
+    from vireid_lib.config import experiment_config
+    from vireid_lib.experiments import _num_threads, run, run_path, trained_model
+
+    cfg = experiment_config("smoke", seed=11, **{"train.epochs": 1})
+    with _num_threads(1):
+        committed = run(cfg, progress_bar=False, log=False)
+    assert committed["provenance"]["threads"] == 1
+    (run_path(cfg) / "model.pt").unlink()  # as on a fresh clone
+    before = torch.get_num_threads()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "differs from the committed run" warning
+        trained_model(cfg, progress_bar=False)
+    again = json.loads((run_path(cfg) / "retrain" / "final.json").read_text())
+    assert again["headline"] == committed["headline"] and again["provenance"]["threads"] == 1
+    assert torch.get_num_threads() == before  # restored
+
+    final = run_path(cfg) / "final.json"  # a committed run from elsewhere: the retrain is flagged
+    tampered = dict(committed, headline={**committed["headline"], "R1": committed["headline"]["R1"] + 5})
+    final.write_text(json.dumps(tampered))
+    (run_path(cfg) / "model.pt").unlink()
+    import shutil
+    shutil.rmtree(run_path(cfg) / "retrain")
+    with pytest.warns(UserWarning, match="differs from the committed run"):
+        trained_model(cfg, progress_bar=False)

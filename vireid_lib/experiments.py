@@ -9,7 +9,9 @@ resumes, and two table rows with the same settings share one run.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from pathlib import Path
 
 from .config import ExperimentConfig
@@ -49,12 +51,42 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
             scratch = path / "retrain"
             if (scratch / "final.json").exists() and not (scratch / "model.pt").exists():
                 shutil.rmtree(scratch)  # a retrain whose weights were lost: do it again
-            train(cfg, scratch, progress_bar=progress_bar)
+            committed = json.loads((path / "final.json").read_text())
+            # CPU results depend on the number of threads (reduction order): retrain with the committed run's
+            with _num_threads(committed.get("provenance", {}).get("threads", 0)):
+                again = train(cfg, scratch, progress_bar=progress_bar)
+            _warn_if_different(committed, again, path)
             with atomic_path(path / "model.pt", suffix=".pt") as tmp:
                 shutil.copyfile(scratch / "model.pt", tmp)
         else:
             run(cfg, progress_bar=progress_bar)
     return load_model(cfg, path, device)
+
+
+@contextlib.contextmanager
+def _num_threads(n: int):
+    """Run with ``n`` intra-op CPU threads (0: leave as is), restoring the previous number afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n and n != before:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _warn_if_different(committed: dict, again: dict, path: Path) -> None:
+    """A retrained model is only the committed run's if it scores the same; say so when it does not."""
+    a, b = committed.get("headline", {}), again.get("headline", {})
+    diff = {k: (a[k], b[k]) for k in a if k in b and abs(a[k] - b[k]) > 1e-6}
+    if diff:
+        warnings.warn(f"the retrained model of {path.name} differs from the committed run "
+                      f"({', '.join(f'{k} {x:.2f} → {y:.2f}' for k, (x, y) in diff.items())}); likely another "
+                      f"machine, torch build or thread count (committed: {committed.get('provenance')}). Figures "
+                      f"made from it describe this retrained model, not the committed run's exact weights.",
+                      stacklevel=3)
 
 
 # ---------------------------------------------------------------------------------------------------------
