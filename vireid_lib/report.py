@@ -137,8 +137,8 @@ def write_report(profile: str) -> str:
     if len(c):
         lines += ["", "## The paper's claims beside this study's findings", "",
                   "*supported* / *contradicted*: same / opposite sign and beyond the seed noise; *within noise*: "
-                  "not resolved by these runs. Fig. 4: *supported* when the paper's θ has the best mean rank-1, *within noise* "
-                  "when another θ beats it by less than the seed std, *contradicted* when by more.", "",
+                  "not resolved by these runs. Fig. 4: *supported* when the paper's θ has the best mean rank-1, "
+                  "*within noise* when another θ beats it by less than the seed std, *contradicted* when by more.", "",
                   c.to_markdown(index=False)]
     for nb in NOTEBOOKS:
         lines += ["", f"## {nb.name}: {nb.title}", "", nb.shows, "",
