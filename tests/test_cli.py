@@ -23,5 +23,10 @@ def test_bad_override_is_one_clear_message(capsys):
 
 
 def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "vireid_lib.cli", "--help"], capture_output=True, text=True)
+    """The `vireid` command that pyproject.toml declares, installed beside this interpreter."""
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "vireid"
+    assert script.exists(), f"{script} missing: install the package (pip install -e .)"
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "reproduce" in out.stdout and "train" in out.stdout

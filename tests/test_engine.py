@@ -108,12 +108,22 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
         engine.train(smoke(seed=3), tmp_path / "b", progress_bar=False, log=False)
 
 
-@pytest.mark.parametrize("amp,channels_last", [("bf16", False), ("off", True), ("bf16", True)])
+@pytest.mark.parametrize("amp,channels_last", [("bf16", False), ("fp16", False), ("off", True), ("bf16", True)])
 def test_amp_and_channels_last_train_on_the_cpu(tmp_path, amp, channels_last):
     cfg = smoke(**{"train.amp": amp, "train.channels_last": channels_last, "train.epochs": 1})
     res = engine.train(cfg, tmp_path, progress_bar=False, log=False)
     assert all(math.isfinite(v) for v in res["headline"].values())
     assert res["history"][0]["loss_total"] > 0
+
+
+def test_the_progress_bar_shows_the_loss_parts_and_throughput(tmp_path, capsys, monkeypatch):
+    from vireid_lib import progress
+
+    monkeypatch.setattr(progress, "batch_run", lambda: False)
+    engine.train(smoke(**{"train.epochs": 1}), tmp_path, progress_bar=True, log=False)
+    out = capsys.readouterr().out
+    assert all(f"{part}=" in out for part in ("id_global", "id_fusion", "id_joint", "kd1", "kd2", "wrt"))
+    assert "img/s" in out
 
 
 KILL_SCRIPT = """

@@ -51,13 +51,19 @@ def test_retrieval_grid_frames_agree_with_identities_and_the_protocols_ranking(t
     cfg, model = trained
     queries = choose_queries(cfg, 2, 2, seed=0)
     res = retrieve(model, cfg, queries, trial=0, k=5)
-    fig, frames = retrieval_grid({"full": res})
+    fig, frames = retrieval_grid({"full": res}, k=5)
     for q in range(len(queries)):
         shown = frames[("full", q)]
         assert [g for g, _, _ in shown] == res.top[q].tolist()
-        for g, ok, colour in shown:
+        for r, (g, ok, colour) in enumerate(shown):
             assert ok == (res.gallery_pids[g] == res.query_pids[q])
             assert colour == (GREEN if ok else RED)
+            # what is drawn: the frame's pixels in that colour, a tick or a cross in the title
+            ax = fig.axes[q * (5 + 1) + r + 1]
+            img = np.asarray(ax.images[0].get_array())
+            true_id = res.gallery_pids[g] == res.query_pids[q]
+            assert np.allclose(img[0, :], GREEN if true_id else RED) and np.allclose(img[:, -1], img[0, 0])
+            assert ax.get_title().startswith("✓" if true_id else "✗")
         assert list(res.dist[q]) == sorted(res.dist[q])
         # the camera rule of the protocol: no camera-2 image for a camera-3 query
         if res.query_cams[q] == 3:

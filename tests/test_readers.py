@@ -33,6 +33,30 @@ def test_sysu_query_and_gallery_candidates(sysu_root):
     assert keys == sorted(keys)  # ordered by (id, camera, file): the order the AGW sampler walks
 
 
+def test_holding_out_val_trains_on_train_ids_and_scores_on_val_ids(sysu_root):
+    """For choosing settings without the test set: the val ids leave training and become queries/gallery."""
+    ds = SYSUMM01(sysu_root, holdout="val")
+    vis, ir = ds.train()
+    assert set(vis.pids.tolist()) == set(ir.pids.tolist()) == set(ds.ids("train"))
+    assert np.array_equal(vis.labels, np.searchsorted(ds.ids("train"), vis.pids))
+    q, g = ds.query(), ds.gallery_candidates("all")
+    assert set(q.pids.tolist()) == set(g.pids.tolist()) == set(ds.ids("val"))
+    assert not set(q.pids.tolist()) & set(ds.ids("test"))
+    assert q.name != SYSUMM01(sysu_root).query().name  # separate cache files
+
+
+def test_holdout_is_part_of_a_runs_identity_only_when_not_the_default():
+    from vireid_lib.config import ConfigError, experiment_config
+    from vireid_lib.engine import run_identity
+
+    std = experiment_config("smoke")
+    assert "holdout" not in std.identity()["data"]  # runs named before the option keep their names
+    val = experiment_config("smoke", **{"data.holdout": "val"})
+    assert run_identity(val) != run_identity(std) and "val ids" in val.data.label
+    with pytest.raises(ConfigError, match="RegDB has no validation split"):
+        experiment_config("smoke", **{"data.holdout": "val", "data.dataset": "regdb"})
+
+
 def test_missing_root_says_what_was_expected(tmp_path):
     with pytest.raises(DataError, match="cam1 ... cam6 and exp/"):
         SYSUMM01(tmp_path / "nope")

@@ -32,8 +32,13 @@ def test_every_batch_has_P_ids_times_K_visible_plus_K_infrared(n_ids, P, K, seed
 
 def test_paper_batch_is_8_ids_by_4_plus_4():
     rng = np.random.default_rng(0)
-    s = IdentitySampler(labels(30, 20, rng), labels(30, 10, rng), P=8, K=4)
+    vis_labels, ir_labels = labels(30, 20, rng), labels(30, 10, rng)
+    s = IdentitySampler(vis_labels, ir_labels, P=8, K=4)
     assert s.batch_size == 64
+    v, i = next(iter(s.epoch(0)))  # one real batch: 8 ids, each with 4 visible and 4 infrared images
+    assert len(v) == len(i) == 32 and len(v) + len(i) == s.batch_size
+    assert (vis_labels[v].reshape(8, 4) == ir_labels[i].reshape(8, 4)).all()
+    assert len(np.unique(vis_labels[v])) == 8
 
 
 def test_epochs_are_reproducible_different_and_resumable():

@@ -22,7 +22,7 @@ def test_ablation_table_merges_paper_and_measured_numbers(table4):
         assert r["paper R1"] == paper.row("Table 4", r["row"])["R1"]
         finals = [json.loads((run_path(cfg) / "final.json").read_text())["headline"]["R1"]
                   for row, _, cfg in grid_runs(["table4"], "smoke", (0, 1)) if row.name == r["row"]]
-        assert r["ours R1"] == f"{np.mean(finals):.1f} ± {np.std(finals):.1f}" and r["seeds"] == "2/2"
+        assert r["ours R1"] == f"{np.mean(finals):.1f} ± {np.std(finals, ddof=1):.1f}" and r["seeds"] == "2/2"
     ref = table4[table4["row"] == "None"].iloc[0]
     assert ref["vs noise"] == "reference" and ref["paper ΔR1"] == 0
     g2f = table4[table4["row"] == "Global-to-Fusion"].iloc[0]

@@ -91,6 +91,11 @@ def test_random_erasing_fills_with_noise_inside_a_rectangle_only():
     changed = (out != 0).any(1)
     assert bool(changed.flatten(1).any(1).all())
     assert out[out != 0].std() > 0.5
+    for m in changed:  # what changed is exactly one axis-aligned rectangle: its bounding box, filled
+        rows, cols = torch.where(m.any(1))[0], torch.where(m.any(0))[0]
+        box = torch.zeros_like(m)
+        box[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+        assert torch.equal(m, box)
 
 
 def test_infrared_is_not_channel_recombined_but_visible_is():

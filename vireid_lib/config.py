@@ -97,6 +97,10 @@ class DataConfig:
     sysu_shots: Literal[1, 10] = 1
     trials: int = 10  # SYSU-MM01: gallery trials (re-samplings), averaged
     regdb_trial: int = 1  # RegDB: the train/test split (1..10) of this run; Table 5 runs all ten
+    # SYSU-MM01: "test" trains on train ∪ val ids and scores on the test ids (the standard protocol);
+    # "val" trains on the train ids only and scores the same protocol on the val ids: for choosing settings
+    # (epochs, image size, ...) without looking at the test set
+    holdout: Literal["test", "val"] = "test"
 
     def validate(self) -> None:
         if self.dataset not in ("sysu", "regdb"):
@@ -109,6 +113,12 @@ class DataConfig:
             raise ConfigError(f"trials must be between 1 and 10, got {self.trials}")
         if not 1 <= self.regdb_trial <= 10:
             raise ConfigError(f"regdb_trial must be between 1 and 10, got {self.regdb_trial}")
+        if self.holdout not in ("test", "val"):
+            raise ConfigError(f"holdout must be 'test' (the standard protocol) or 'val' (train ids only, scored "
+                              f"on the val ids), got {self.holdout!r}")
+        if self.holdout == "val" and self.dataset != "sysu":
+            raise ConfigError("holdout='val' needs SYSU-MM01's val_id.txt; RegDB has no validation split "
+                              "(use one of its 10 splits for choosing settings instead)")
         if self.height < 16 or self.width < 8:
             raise ConfigError(f"image size must be at least 16×8, got {self.height}×{self.width}")
         if self.root is not None and not Path(self.root).expanduser().exists():
@@ -126,7 +136,8 @@ class DataConfig:
     def label(self) -> str:
         """How results on this data are labelled: 'synthetic SYSU-MM01 layout' or 'SYSU-MM01 (real)'."""
         name = {"sysu": "SYSU-MM01", "regdb": "RegDB"}[self.dataset]
-        return f"synthetic ({name} layout)" if self.is_synthetic else f"{name} ({self.root})"
+        label = f"synthetic ({name} layout)" if self.is_synthetic else f"{name} ({self.root})"
+        return label + (", trained on train ids, scored on val ids" if self.holdout == "val" else "")
 
 
 DATA_PROFILES: dict[str, dict[str, Any]] = {
@@ -321,6 +332,8 @@ class ExperimentConfig:
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
+        if d["data"]["holdout"] == "test":  # the default: runs named before the option existed keep their names
+            d["data"].pop("holdout")
         for key in self.NOT_IDENTITY:
             parts = key.split(".")
             sub = d

@@ -381,7 +381,9 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
             sums["total"] = sums.get("total", 0.0) + sum(values.values())
             seen += len(labels)
             seconds += time.perf_counter() - t0
-            bar.set_postfix_str(f"loss {sum(values.values()):.3f} · {seen / max(seconds, 1e-9):.0f} img/s")
+            bar.set_postfix_str(f"loss {sum(values.values()):.3f} ("
+                                + " ".join(f"{k}={v:.2f}" for k, v in values.items())
+                                + f") · {seen / max(seconds, 1e-9):.0f} img/s")
             done_batches += 1
             state_acc = {"sums": sums, "images": seen, "seconds": seconds}
             if t.checkpoint_every and (b + 1) % t.checkpoint_every == 0 and b + 1 < n_batches:

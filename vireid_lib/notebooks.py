@@ -58,7 +58,7 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         "What VI-ReID is; the dataset's layout and statistics (identities, images per camera and modality, "
         "splits); the same people seen by visible and infrared cameras; intensity histograms; and the modality "
         "gap measured with hand-crafted features under the evaluation protocol: well above chance within a "
-        "modality, at chance across.",
+        "modality, near chance across.",
         figures=("01_identities_across_cameras", "01_intensity_histograms", "01_modality_gap"),
         tables=("01_dataset_statistics", "01_camera_statistics", "01_modality_gap"),
     ),

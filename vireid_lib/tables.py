@@ -62,7 +62,8 @@ def _main_protocol(long: pd.DataFrame) -> str:
 
 def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None,
                    data_root: str | None = None) -> pd.DataFrame:
-    """Paper vs ours for an ablation table (Tables 1–4): the paper's numbers, ours as mean ± std over seeds,
+    """Paper vs ours for an ablation table (Tables 1–4): the paper's numbers, ours as mean ± sample std
+    (ddof = 1, as everywhere in the study) over seeds,
     each row's rank-1 difference from the table's reference row in the paper and in ours, and whether ours
     is within the seed noise (|Δ| < √(σ_row² + σ_ref²))."""
     from . import paper
@@ -78,7 +79,7 @@ def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None
     stats = {}
     for r in rows(grid):
         sub = long[long["row"] == r.name] if len(long) else long
-        stats[r.name] = {m: (sub[sub.metric == m].value.mean(), sub[sub.metric == m].value.std(ddof=0),
+        stats[r.name] = {m: (sub[sub.metric == m].value.mean(), sub[sub.metric == m].value.std(ddof=1),
                              sub[sub.metric == m].seed.nunique()) for m in METRICS}
     out = []
     for r in rows(grid):
@@ -88,7 +89,7 @@ def ablation_table(grid: str, profile: str, seeds: tuple[int, ...] | None = None
         n = stats[r.name]["R1"][2]
         for m in ("R1", "mAP", "mINP"):
             mean, std, _ = stats[r.name][m]
-            rec[f"ours {m}"] = f"{mean:.1f} ± {std:.1f}" if n else "pending"
+            rec[f"ours {m}"] = (f"{mean:.1f} ± {std:.1f}" if n > 1 else f"{mean:.1f} (1 seed)") if n else "pending"
         rec["seeds"] = f"{n}/{len(seeds)}"
         if ref is not None:
             rec["paper ΔR1"] = theirs.loc[r.name, "R1"] - theirs.loc[ref, "R1"]

@@ -27,7 +27,7 @@ def dataset_root(cfg: DataConfig, verbose: bool = True) -> Path:
 def open_dataset(cfg: DataConfig, verbose: bool = True) -> SYSUMM01 | RegDB:
     """The reader (:class:`SYSUMM01` or :class:`RegDB`) for the config's dataset."""
     root = dataset_root(cfg, verbose)
-    return SYSUMM01(root) if cfg.dataset == "sysu" else RegDB(root)
+    return SYSUMM01(root, holdout=cfg.holdout) if cfg.dataset == "sysu" else RegDB(root)
 
 
 __all__ = ["ImageList", "IdentitySampler", "RegDB", "SYSUMM01", "dataset_root", "ensure_synthetic",

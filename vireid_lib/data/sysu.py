@@ -23,9 +23,17 @@ QUERY_CAMS = (3, 6)  # both modes (AGW `process_query_sysu`, official protocol)
 
 
 class SYSUMM01:
-    """The SYSU-MM01 layout under ``root``. Validates the layout on construction."""
+    """The SYSU-MM01 layout under ``root``. Validates the layout on construction.
 
-    def __init__(self, root: str | Path):
+    ``holdout="test"`` (the standard protocol): training on the train ∪ val ids, queries and gallery from the
+    test ids. ``holdout="val"``: training on the train ids only, queries and gallery from the val ids, the
+    same protocol otherwise: for choosing settings without looking at the test set.
+    """
+
+    def __init__(self, root: str | Path, holdout: str = "test"):
+        if holdout not in ("test", "val"):
+            raise DataError(f"unknown SYSU-MM01 holdout {holdout!r}: use 'test' or 'val'")
+        self.holdout = holdout
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise DataError(
@@ -101,14 +109,23 @@ class SYSUMM01:
                     f"looked for cam1..cam6/{pid:04d}/*.jpg under {self.root}"
                 )
 
+    @property
+    def _train_split(self) -> str:
+        return "trainval" if self.holdout == "test" else "train"
+
+    @property
+    def _suffix(self) -> str:  # image-list names (and so cache files) of the validation setting
+        return "" if self.holdout == "test" else "-holdout-val"
+
     def train(self) -> tuple[ImageList, ImageList]:
-        """Training images (train ∪ val ids): (visible, infrared), with labels 0..C-1 shared by both."""
+        """Training images (train ∪ val ids; train ids only when holding out val): (visible, infrared), with
+        labels 0..C-1 shared by both."""
         for split in ("train", "val"):
             self._check_listed_ids_have_images(split)
-        pids = self.ids("trainval")
+        pids = self.ids(self._train_split)
         labels_of = {p: i for i, p in enumerate(pids)}
-        vis = self._image_list(pids, VISIBLE_CAMS, "visible", "sysu-train-visible", labels_of)
-        ir = self._image_list(pids, INFRARED_CAMS, "infrared", "sysu-train-infrared", labels_of)
+        vis = self._image_list(pids, VISIBLE_CAMS, "visible", f"sysu-train-visible{self._suffix}", labels_of)
+        ir = self._image_list(pids, INFRARED_CAMS, "infrared", f"sysu-train-infrared{self._suffix}", labels_of)
         for lst, cams in ((vis, VISIBLE_CAMS), (ir, INFRARED_CAMS)):
             lacking = sorted(set(pids) - set(lst.pids.tolist()))
             if lacking:
@@ -119,15 +136,18 @@ class SYSUMM01:
         return vis, ir
 
     def query(self) -> ImageList:
-        """All infrared images (cameras 3 and 6) of the test identities: the query set of both search modes."""
-        self._check_listed_ids_have_images("test")
-        return self._image_list(self.ids("test"), QUERY_CAMS, "infrared", "sysu-query")
+        """All infrared images (cameras 3 and 6) of the test identities (val identities when holding out val):
+        the query set of both search modes."""
+        self._check_listed_ids_have_images(self.holdout)
+        return self._image_list(self.ids(self.holdout), QUERY_CAMS, "infrared", f"sysu-query{self._suffix}")
 
     def gallery_candidates(self, mode: str = "all") -> ImageList:
-        """Every visible image of the test identities in the mode's gallery cameras; each trial samples from it."""
+        """Every visible image of the test (or held-out val) identities in the mode's gallery cameras; each
+        trial samples from it."""
         if mode not in GALLERY_CAMS:
             raise DataError(f"unknown SYSU-MM01 search mode {mode!r}: use 'all' or 'indoor'")
-        return self._image_list(self.ids("test"), GALLERY_CAMS[mode], "visible", f"sysu-gallery-{mode}")
+        return self._image_list(self.ids(self.holdout), GALLERY_CAMS[mode], "visible",
+                                f"sysu-gallery-{mode}{self._suffix}")
 
     def camera_table(self) -> list[dict]:
         """Per camera: modality, place, and how many identities and images it holds in each split."""
