@@ -19,15 +19,19 @@ from vireid_lib.grids import TABLE1
 
 # the dataset's difficulty knobs the grid issue allows to set from the baseline alone (ids, images, noise); each
 # generates its own synthetic dataset (≈15 s). Scored on the val ids, whose number sets chance (1/ids).
+NO_NUISANCES = {"data.synthetic.occlusion_prob": 0.0, "data.synthetic.blur_max": 0.0,
+                "data.synthetic.noise_visible": 0.0, "data.synthetic.noise_infrared": 0.0,
+                "data.synthetic.jpeg_quality": [95, 95]}
 DATA_VARIANTS = {
     "the profile's data (150 train / 50 val ids)": {},
-    "no nuisances (occlusion, blur, noise, JPEG)": {
-        "data.synthetic.occlusion_prob": 0.0, "data.synthetic.blur_max": 0.0, "data.synthetic.noise_visible": 0.0,
-        "data.synthetic.noise_infrared": 0.0, "data.synthetic.jpeg_quality": [95, 95]},
+    "no nuisances (occlusion, blur, noise, JPEG)": NO_NUISANCES,
     "16 images per identity and camera": {"data.synthetic.images_per_camera": 16},
     "300 train / 50 val ids": {"data.synthetic.n_train_ids": 300},
     "300 train / 96 val ids (a test-sized gallery)": {"data.synthetic.n_train_ids": 300,
                                                       "data.synthetic.n_val_ids": 96},
+    "no nuisances, 96 val ids": {**NO_NUISANCES, "data.synthetic.n_val_ids": 96},
+    "16 images per id and camera, 96 val ids": {"data.synthetic.images_per_camera": 16, "data.synthetic.n_val_ids": 96},
+    "the profile's data, 96 val ids": {"data.synthetic.n_val_ids": 96},
 }
 
 VARIANTS = {
