@@ -20,6 +20,8 @@ def test_bad_override_is_one_clear_message(capsys):
     assert "valid fields" in capsys.readouterr().err
     assert main(["train", "--profile", "smoke", "--set", "nonsense"]) == 2
     assert "expects key=value" in capsys.readouterr().err
+    assert main(["grid", "table1", "--profile", "smoke", "--seeds", "a,1"]) == 2
+    assert "--seeds expects comma-separated integers" in capsys.readouterr().err
 
 
 def test_console_script_is_installed():

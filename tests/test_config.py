@@ -69,3 +69,13 @@ def test_command_line_overrides_of_tuple_fields():
     assert two.train.milestones == (10, 20)
     with pytest.raises(ConfigError, match="milestones"):
         experiment_config("smoke", **_parse_sets(["train.milestones=[20,10]"]))
+
+
+def test_an_override_of_the_wrong_type_is_a_clear_error():
+    from vireid_lib.config import experiment_config
+
+    with pytest.raises(ConfigError, match=r"TrainConfig.epochs expects an integer, got 'ten'"):
+        experiment_config("smoke", **{"train.epochs": "ten"})
+    with pytest.raises(ConfigError, match="LossConfig.theta1 expects a number"):
+        experiment_config("smoke", **{"loss.theta1": "high"})
+    assert experiment_config("smoke", **{"loss.theta1": 1}).loss.theta1 == 1.0  # an integer is a number

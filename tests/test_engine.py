@@ -142,14 +142,18 @@ def test_a_killed_training_process_resumes_to_the_same_metrics(tmp_path):
     run_dir = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], env=os.environ.copy())
     deadline = time.time() + 120
-    while time.time() < deadline:  # wait until it is well into training (epoch 3 checkpointed)
+    while True:  # wait until it is well into training (two epochs logged, so checkpoints exist)
         log = run_dir / "metrics.jsonl"
         if log.exists() and len(log.read_text().splitlines()) >= 2:
             break
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail("the training process logged no two epochs within 120 s")
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run_dir / "final.json").exists(), "the process finished before it could be killed"
+    assert (run_dir / "checkpoint.pt").exists(), "killed before its first checkpoint: nothing to resume from"
     resumed = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], env=os.environ.copy(), timeout=300)
     assert resumed.returncode == 0
     final = json.loads((run_dir / "final.json").read_text())

@@ -52,6 +52,8 @@ def test_dml_modes_of_table4(mode, keys):
         assert terms["kd2"].item() == pytest.approx(symmetric_kl(out["global"].logits, out["fusion"].logits).item())
     if "kd1" in keys and mode != "global-to-fusion":
         assert terms["kd1"].item() == pytest.approx(symmetric_kl(out["joint"].logits, out["global"].logits).item())
+    if "kd2" in keys and mode != "global-to-fusion":
+        assert terms["kd2"].item() == pytest.approx(symmetric_kl(out["joint"].logits, out["fusion"].logits).item())
 
 
 def agw_wrt(inputs, targets):
@@ -109,7 +111,12 @@ def test_total_loss_eq13_components_follow_the_config():
     assert parts["id_global"].item() == pytest.approx(id_loss(out["global"].logits, y, 0.1).item())
     assert parts["id_joint"].item() == pytest.approx(id_loss(out["joint"].logits, y).item())  # no LSR on joint
     assert parts["wrt"].item() == pytest.approx(wrt_loss(out["joint"].pooled, y).item())
-    assert total.item() == pytest.approx(sum(p.item() for p in parts.values()))
+    # Eq. 13 written out from its terms, computed independently of total_loss's bookkeeping
+    eq13 = (id_loss(out["global"].logits, y, 0.1) + id_loss(out["fusion"].logits, y, 0.1)
+            + 0.6 * symmetric_kl(out["joint"].logits, out["global"].logits)
+            + 1.8 * symmetric_kl(out["joint"].logits, out["fusion"].logits)
+            + id_loss(out["joint"].logits, y) + wrt_loss(out["joint"].pooled, y))
+    assert total.item() == pytest.approx(eq13.item())
     # Table 3, first row: neither L_id nor L_KD on the branches
     _, p = total_loss(out, y, LossConfig(id_branches=False, dml="none"))
     assert set(p) == {"id_joint", "wrt"}

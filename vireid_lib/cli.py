@@ -88,7 +88,10 @@ def _cmd_grid(args) -> None:
         i, n = (int(x) for x in args.shard.split("/"))
     except ValueError:
         raise VireidError(f"--shard expects i/n with 0 ≤ i < n, e.g. 0/4, got {args.shard!r}") from None
-    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else None
+    except ValueError:
+        raise VireidError(f"--seeds expects comma-separated integers, e.g. 0,1,2, got {args.seeds!r}") from None
     summary = run_grid(grids, args.profile, seeds, i, n, args.workers, args.budget_minutes, args.data_root,
                        progress_bar=not args.quiet)
     print(json.dumps(summary))

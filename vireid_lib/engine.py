@@ -34,8 +34,9 @@ import torch
 from . import progress
 from .config import ExperimentConfig, asdict
 from .data import IdentitySampler, RegDB, load_images, open_dataset
+from .data.sysu import GALLERY_CAMS
 from .errors import CheckpointError, VireidError
-from .evaluation import evaluate_regdb, evaluate_sysu
+from .evaluation import ProtocolResult, evaluate_regdb, evaluate_sysu
 from .io import atomic_path, atomic_write_json, atomic_write_text, stable_hash
 from .losses import total_loss
 from .models import VIReIDNet, build_model
@@ -172,6 +173,7 @@ def load_checkpoint(path: Path, identity: str) -> dict:
 # Features and evaluation
 # ---------------------------------------------------------------------------------------------------------
 @torch.no_grad()
+@torch.no_grad()
 def extract_features(model: VIReIDNet, images: np.ndarray, modality: str, device: torch.device,
                      batch_size: int = 256, branch: str | None = None, channels_last: bool = False) -> np.ndarray:
     """L2-normalised embeddings (the test branch by default) of uint8 images (N, H, W, 3)."""
@@ -198,18 +200,18 @@ def evaluate(model: VIReIDNet, cfg: ExperimentConfig, device: torch.device, mode
         tv, tt = ds.test(cfg.data.regdb_trial)
         fv = extract_features(model, load_images(tv, h, w), "visible", device, channels_last=cl)
         ft = extract_features(model, load_images(tt, h, w), "infrared", device, channels_last=cl)
-        for direction, name in (("v2t", "visible-to-thermal"), ("t2v", "thermal-to-visible")):
-            m = evaluate_regdb(fv, ft, tv, tt, direction)
-            results[f"RegDB {name}"] = {"mean": m.summary(), "std": {k: 0.0 for k in m.summary()},
-                                        "num_trials": 1, "split": cfg.data.regdb_trial,
-                                        "chance_R1": 100.0 / len(np.unique(tt.pids))}
+        for direction, name, gallery in (("v2t", "visible-to-thermal", tt), ("t2v", "thermal-to-visible", tv)):
+            m = evaluate_regdb(fv, ft, tv, tt, direction)  # one split: one trial, no spread over trials
+            res = ProtocolResult([m], f"RegDB {name}", {"split": cfg.data.regdb_trial,
+                                                        "chance_R1": 100.0 / len(np.unique(gallery.pids))})
+            results[res.protocol] = res.to_dict()
         return results
     query = ds.query()
     qf = extract_features(model, load_images(query, h, w), "infrared", device, channels_last=cl)
     cand = ds.gallery_candidates("all")
     gf = extract_features(model, load_images(cand, h, w), "visible", device, channels_last=cl)
     for mode in modes or ("all", "indoor"):
-        idx = np.flatnonzero(np.isin(cand.cams, (1, 2))) if mode == "indoor" else np.arange(len(cand))
+        idx = np.flatnonzero(np.isin(cand.cams, GALLERY_CAMS["indoor"])) if mode == "indoor" else np.arange(len(cand))
         res = evaluate_sysu(qf, gf[idx], query, cand.subset(idx), mode=mode, shots=cfg.data.sysu_shots,
                             trials=cfg.data.trials)
         results[res.protocol] = res.to_dict()
@@ -220,7 +222,8 @@ def headline(results: dict) -> dict[str, float]:
     """The main protocol's mean metrics: SYSU-MM01 all-search, or RegDB visible→thermal."""
     key = next((k for k in results if "all-search" in k or "visible-to-thermal" in k), None)
     if key is None:
-        raise VireidError(f"no all-search or visible-to-thermal result among {sorted(results)}")
+        raise VireidError(f"no all-search or visible-to-thermal result among {sorted(results)}: evaluate with "
+                          f"modes including 'all' (SYSU-MM01) or on RegDB")
     return results[key]["mean"]
 
 
@@ -370,7 +373,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
                     f"run {run_dir.name}: the loss became non-finite at epoch {epoch + 1}, batch {b + 1}: "
                     + ", ".join(f"{k} = {values[k]}" for k in bad)
                     + f". Lower the learning rate (train.lr={t.lr}) or check the data; the last checkpoint "
-                    f"(end of the previous epoch) is kept."
+                    f"is kept, so the run resumes from it once the cause is fixed."
                 )
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -439,5 +442,7 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except Exception as e:
-        raise CheckpointError(f"{path} cannot be loaded into this configuration's model ({e})") from None
+        raise CheckpointError(f"{path} cannot be loaded into this configuration's model ({e}): the config differs "
+                              f"from the one in {Path(run_dir) / 'config.json'}; load with that config, or "
+                              f"delete model.pt to train again") from None
     return model.to(device).eval()

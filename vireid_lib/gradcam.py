@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .engine import extract_features
 from .models import VIReIDNet
 
 
@@ -102,10 +103,7 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
     device = next(model.parameters()).device
 
     def embed(images: np.ndarray, modality: str, branch: str) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([F.normalize(BranchEmbedding(model, branch, modality)(
-                test_transform(to_tensor(images[i : i + batch], device))), dim=1).cpu()
-                for i in range(0, len(images), batch)])
+        return torch.from_numpy(extract_features(model, images, modality, device, batch, branch))
 
     out = {"images": np.concatenate([g_img[gi], q_img[qi]]),
            "modality": ["visible"] * len(gi) + ["infrared"] * len(qi),
@@ -128,6 +126,15 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
     return out
 
 
+def spread_verdict(diff: float, margin: float = 0.02) -> str:
+    """The paper's Fig. 5 claim (the fusion branch attends to a wider area) against the mean spread difference
+    fusion − global: *supported* above ``margin``, *contradicted* below −``margin``, else no clear difference.
+    The margin is a fixed 2 % of the image, a visible difference in a map, not a statistical test."""
+    if diff > margin:
+        return "supported"
+    return "contradicted" if diff < -margin else "no clear difference"
+
+
 def spread_summary(study: dict):
     """Per modality: each branch's mean attention spread (± std), and how often the fusion branch's map is the
     wider one (the paper's claim: "the red area of the fusion branch is more extensive")."""
@@ -140,8 +147,8 @@ def spread_summary(study: dict):
         g, f = study["spread"]["global"][sel], study["spread"]["fusion"][sel]
         both = ~np.isnan(g) & ~np.isnan(f)
         rows.append({"images": m, "n": int(sel.sum()),
-                     "global spread": f"{np.nanmean(g):.3f} ± {np.nanstd(g):.3f}",
-                     "fusion spread": f"{np.nanmean(f):.3f} ± {np.nanstd(f):.3f}",
+                     "global spread": f"{np.nanmean(g):.3f} ± {np.nanstd(g, ddof=1):.3f}",
+                     "fusion spread": f"{np.nanmean(f):.3f} ± {np.nanstd(f, ddof=1):.3f}",
                      "empty maps (global / fusion)": f"{int(np.isnan(g).sum())} / {int(np.isnan(f).sum())}",
                      "mean(fusion − global)": float((f[both] - g[both]).mean()) if both.any() else float("nan"),
                      "fusion wider in": f"{100 * float((f[both] > g[both]).mean()):.0f} % of {int(both.sum())}"})

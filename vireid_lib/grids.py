@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import paper
 from .config import ExperimentConfig, experiment_config
 
 NO_DML = {"loss.dml": "none", "loss.label_smoothing": 0.0}
@@ -65,9 +66,14 @@ TABLE4 = (
     Row("Table 4", "Joint-to-Fusion", {"loss.dml": "joint-to-fusion"}),
     Row("Table 4", "Joint-to-Global&Fusion", {}),
 )
-THETAS = tuple(round(0.2 * i, 1) for i in range(11))
-FIG4_THETA1 = tuple(Row("Fig. 4a", f"θ1 = {t}", {"loss.theta1": t, "loss.theta2": 1.0}, x=t) for t in THETAS)
-FIG4_THETA2 = tuple(Row("Fig. 4b", f"θ2 = {t}", {"loss.theta1": 0.6, "loss.theta2": t}, x=t) for t in THETAS)
+THETAS = tuple(round(0.2 * i, 1) for i in range(11))  # [0, 2] in steps of 0.2, as Fig. 4's axes
+# the other θ of each sweep is held where the paper held it (paper_numbers.json: θ2 = 1.0, then θ1 = 0.6)
+THETA2_FIXED = float(paper.figure4()["theta1_sweep"]["theta2_fixed"])
+THETA1_FIXED = float(paper.figure4()["theta2_sweep"]["theta1_fixed"])
+FIG4_THETA1 = tuple(Row("Fig. 4a", f"θ1 = {t}", {"loss.theta1": t, "loss.theta2": THETA2_FIXED}, x=t)
+                    for t in THETAS)
+FIG4_THETA2 = tuple(Row("Fig. 4b", f"θ2 = {t}", {"loss.theta1": THETA1_FIXED, "loss.theta2": t}, x=t)
+                    for t in THETAS)
 # RegDB's protocol: each of the 10 train/test splits trains its own model; the table reports their mean
 TABLE5 = tuple(Row("Table 5", f"Ours (split {t})", {"data.dataset": "regdb", "data.regdb_trial": t}, x=t)
                for t in range(1, 11))

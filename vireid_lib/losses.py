@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .config import LossConfig
+from .config import DML_MODES, LossConfig
 from .models.heads import BranchOutput
 
 
@@ -54,6 +54,8 @@ def dml_loss(out: dict[str, BranchOutput], mode: str) -> dict[str, torch.Tensor]
     - ``global-to-fusion``: the global branch teaches the fusion branch (weighed by θ2), no joint teacher;
     - ``none``: no term.
     """
+    if mode not in DML_MODES:
+        raise ValueError(f"unknown DML mode {mode!r}: set loss.dml to one of {', '.join(DML_MODES)}")
     if mode == "none":
         return {}
     if mode == "global-to-fusion":
@@ -63,13 +65,11 @@ def dml_loss(out: dict[str, BranchOutput], mode: str) -> dict[str, torch.Tensor]
         terms["kd1"] = symmetric_kl(out["joint"].logits, out["global"].logits)
     if mode in ("joint-to-both", "joint-to-fusion"):
         terms["kd2"] = symmetric_kl(out["joint"].logits, out["fusion"].logits)
-    if not terms:
-        raise ValueError(f"unknown DML mode {mode!r}")
     return terms
 
 
 def softmax_weights(dist: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Row-wise softmax of ``dist`` over the entries where ``mask`` is 1 (0 elsewhere).
+    """Eq. 12's weights: row-wise softmax of ``dist`` over the entries where ``mask`` is 1 (0 elsewhere).
 
     The AGW/fast-reid ``softmax_weights`` shifts by the maximum of ``dist * mask`` over the whole row; for the
     negated negative distances (all < 0) that maximum is the 0 of a masked entry, so once distances exceed
@@ -110,7 +110,8 @@ def wrt_loss(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def total_loss(out: dict[str, BranchOutput], labels: torch.Tensor, cfg: LossConfig
                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Eq. 13: the sum of the enabled terms, and each term by name (``id_global``, ``kd1``, ``wrt`` ...).
+    """Eq. 13: the sum of the enabled terms, and each term by name (``id_global``, ``kd1``, ``wrt`` ...), the
+    mutual-learning terms weighed by θ1 and θ2 as in the branches' losses of Eqs. 9–10.
 
     With the fusion branch: L_id^global, L_id^fusion (if ``id_branches``, with LSR ε), θ1·L_KD1, θ2·L_KD2 (per
     the DML mode), L_id^joint, and WRT on the joint embedding. The baseline (global branch only): L_id^global

@@ -29,7 +29,12 @@ def table(name: str, protocol: str | None = None) -> pd.DataFrame:
     """The paper's rows of ``name`` ("Table 1" ... "Table 6"), optionally of one protocol, in the paper's order."""
     recs = [r for r in _doc()["records"] if r["table"] == name and (protocol is None or r["protocol"] == protocol)]
     if not recs:
-        raise KeyError(f"no paper numbers for {name!r}" + (f" / {protocol!r}" if protocol else ""))
+        doc = _doc()["records"]
+        tables = sorted({r["table"] for r in doc})
+        protocols = sorted({r["protocol"] for r in doc if r["table"] == name})
+        raise KeyError(f"no paper numbers for {name!r}" + (f" / {protocol!r}" if protocol else "")
+                       + f": tables are {', '.join(tables)}"
+                       + (f"; {name}'s protocols are {', '.join(protocols)}" if protocols else ""))
     return pd.DataFrame(recs)
 
 
@@ -38,7 +43,8 @@ def row(name: str, row: str, protocol: str | None = None) -> dict[str, float]:
     df = table(name, protocol)
     hit = df[df["row"] == row]
     if len(hit) != 1:
-        raise KeyError(f"{name} has no single row {row!r} (protocol {protocol!r})")
+        raise KeyError(f"{name} has no single row {row!r} (protocol {protocol!r}); its rows: "
+                       f"{', '.join(dict.fromkeys(df['row']))}")
     rec = hit.iloc[0]
     return {m: float(rec[m]) for m in metrics() if m in rec and pd.notna(rec[m])}
 

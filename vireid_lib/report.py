@@ -13,8 +13,11 @@ import json
 import pandas as pd
 
 from . import paper
+from .gradcam import spread_verdict
+from .grids import THETAS
 from .io import atomic_write_text
 from .paths import results_dir
+from .tables import theta_summary
 
 
 def _provenance(profile: str) -> str:
@@ -39,8 +42,7 @@ def _read(name: str) -> pd.DataFrame | None:
 
 def _headline_claim(table: str, protocol: str) -> str:
     """The paper's own row of a comparison table, read from the paper's numbers (`paper_numbers.json`)."""
-    t = paper.table(table)
-    r = t[(t["row"] == "Ours") & (t["protocol"] == protocol)].iloc[0]
+    r = paper.headline(protocol)
     return f"the method reaches rank-1 {r['R1']:.2f} / mAP {r['mAP']:.2f} on {protocol} ({table})"
 
 
@@ -77,19 +79,15 @@ def claims() -> pd.DataFrame:
     if th is not None and len(th):
         fig4 = paper.figure4()
         for sweep, chosen in (("θ1", fig4["theta1_sweep"]["chosen"]), ("θ2", fig4["theta2_sweep"]["chosen"])):
-            sub = th[th["sweep"] == sweep]
-            if not len(sub):
+            if not (th["sweep"] == sweep).any():
                 continue
-            best = sub.loc[sub["R1 mean"].idxmax()]
-            at = sub[(sub["x"] - chosen).abs() < 1e-6]
-            noise = float(sub["R1 std"].mean())
-            if sub["R1 count"].min() < 2 or not len(at) or len(sub) < 11:
-                verdict, text = "pending", f"{len(sub)} of 11 values, at least {int(sub['R1 count'].min())} seed(s)"
+            t = theta_summary(th, sweep, chosen)
+            if t["min_seeds"] < 2 or t["gap"] != t["gap"] or t["values"] < len(THETAS):
+                verdict, text = "pending", f"{t['values']} of {len(THETAS)} values, at least {t['min_seeds']} seed(s)"
             else:
-                gap = float(best["R1 mean"] - at["R1 mean"].iloc[0])
-                verdict = theta_verdict(gap, noise)
-                text = (f"highest mean rank-1 at {sweep} = {best['x']:g}; {sweep} = {chosen} is {gap:.1f} points "
-                        f"below it, seed std {noise:.1f}")
+                verdict = theta_verdict(t["gap"], t["noise"])
+                text = (f"highest mean rank-1 at {sweep} = {t['best_x']:g}; {sweep} = {chosen} is {t['gap']:.1f} "
+                        f"points below it, seed std {t['noise']:.1f}")
             rows.append({"claim (paper)": f"Fig. 4: rank-1 is highest at {sweep} = {chosen}", "this study": text,
                          "verdict": verdict})
     sp = _read("07_attention_spread")
@@ -99,7 +97,7 @@ def claims() -> pd.DataFrame:
                      "this study": f"mean spread difference (fusion − global) {d:+.3f}, fusion wider in "
                                    f"{sp.set_index('images').loc['both', 'fusion wider in']} (the maps come from "
                                    "layers of different resolution, see 07_gradcam)",
-                     "verdict": "supported" if d > 0.02 else ("contradicted" if d < -0.02 else "no clear difference")})
+                     "verdict": spread_verdict(d)})
     return pd.DataFrame(rows, columns=["claim (paper)", "this study", "verdict"])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import load_images, open_dataset
+from .data.sysu import INFRARED_CAMS
 from .engine import extract_features
 from .evaluation import distance, rank_metrics, sysu_gallery_trial, top_k
 
@@ -32,13 +33,38 @@ class Retrieval:
     def correct(self, q: int) -> np.ndarray:
         return self.gallery_pids[self.top[q]] == self.query_pids[q]
 
+    def hits_at_1(self) -> int:
+        """How many of the shown queries have the right identity first."""
+        return int(sum(bool(self.correct(q)[:1].any()) for q in range(len(self.top))))
+
+
+def metrics_vs_recorded(results: dict[str, Retrieval], cfgs: dict, trial: int):
+    """Per model: rank-1 and mAP of the drawn ranking beside those its run recorded for the same gallery trial
+    (``final.json``, written by the evaluation protocol): they agree when the picture is the protocol's."""
+    import pandas as pd
+
+    from .experiments import load_result
+
+    rows = []
+    for label, r in results.items():
+        recorded = next(v for k, v in load_result(cfgs[label])["results"].items()
+                        if "all-search" in k)["per_trial"][trial]
+        rows.append({"model": label, "R1 (this ranking)": r.metrics["R1"], "R1 (recorded)": recorded["R1"],
+                     "mAP (this ranking)": r.metrics["mAP"], "mAP (recorded)": recorded["mAP"]})
+    return pd.DataFrame(rows)
+
 
 def choose_queries(cfg, n_chosen: int = 3, n_random: int = 3, seed: int = 0) -> np.ndarray:
-    """Query indices: ``n_chosen`` fixed ones (the first query of evenly spaced test identities, half from each
-    infrared camera) and ``n_random`` drawn with ``seed``."""
+    """Query indices: ``n_chosen`` fixed ones (a query of evenly spaced test identities, from cameras 3 and 6 in
+    turn) and ``n_random`` drawn with ``seed``."""
     q = open_dataset(cfg.data, verbose=False).query()
     ids = np.unique(q.pids)
-    chosen = [int(np.flatnonzero(q.pids == ids[j])[0]) for j in np.linspace(0, len(ids) - 1, n_chosen).astype(int)]
+    chosen = []
+    for n, j in enumerate(np.linspace(0, len(ids) - 1, n_chosen).astype(int)):
+        mine = np.flatnonzero(q.pids == ids[j])
+        cam = INFRARED_CAMS[n % len(INFRARED_CAMS)]  # alternate cameras 3 and 6 (when the identity has both)
+        in_cam = mine[q.cams[mine] == cam]
+        chosen.append(int(in_cam[0] if len(in_cam) else mine[0]))
     rest = np.setdiff1d(np.arange(len(q)), chosen)
     rnd = np.random.default_rng(seed).choice(rest, min(n_random, len(rest)), replace=False)
     return np.array(chosen + sorted(int(i) for i in rnd))

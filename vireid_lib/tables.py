@@ -186,6 +186,25 @@ def theta_curves(profile: str, seeds: tuple[int, ...] | None = None, data_root: 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sweep", "x", "seed", "R1", "mAP"])
 
 
+def theta_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 4 per (sweep, θ): R1 and mAP mean, sample std and number of seeds (``06_theta_sweep.csv``)."""
+    table = curves.groupby(["sweep", "x"])[["R1", "mAP"]].agg(["mean", "std", "count"])
+    table.columns = [" ".join(c) for c in table.columns]
+    return table.reset_index()
+
+
+def theta_summary(table: pd.DataFrame, sweep: str, chosen: float) -> dict:
+    """One sweep of a :func:`theta_table`: the best θ, the curve's span, the typical seed std, and how far the
+    paper's ``chosen`` θ is below the best (``gap``, NaN when that θ was not run)."""
+    sub = table[table["sweep"] == sweep]
+    best = sub.loc[sub["R1 mean"].idxmax()]
+    at = sub[(sub["x"] - chosen).abs() < 1e-6]
+    return {"best_x": float(best["x"]), "best_R1": float(best["R1 mean"]),
+            "span": float(sub["R1 mean"].max() - sub["R1 mean"].min()), "noise": float(sub["R1 std"].mean()),
+            "gap": float(best["R1 mean"] - at["R1 mean"].iloc[0]) if len(at) else float("nan"),
+            "values": len(sub), "min_seeds": int(sub["R1 count"].min())}
+
+
 def verdicts(df: pd.DataFrame) -> pd.DataFrame:
     """For each row of an :func:`ablation_table`, whether our runs support the paper's difference from the
     reference row: *supported* (same sign, beyond the seed noise), *contradicted* (opposite sign, beyond the

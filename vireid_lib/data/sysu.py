@@ -20,6 +20,7 @@ VISIBLE_CAMS = (1, 2, 4, 5)
 INFRARED_CAMS = (3, 6)
 GALLERY_CAMS = {"all": (1, 2, 4, 5), "indoor": (1, 2)}
 QUERY_CAMS = (3, 6)  # both modes (AGW `process_query_sysu`, official protocol)
+REAL_TRAIN_IDS = 296 + 99  # the released SYSU-MM01's train + val ids (exp/*_id.txt): the paper's classes
 
 
 class SYSUMM01:

@@ -71,7 +71,8 @@ def imagenet_state_dict(depth: int, weights_path: str | None = None) -> dict[str
     if weights_path is not None:
         path = Path(weights_path).expanduser()
         if not path.is_file():
-            raise ConfigError(f"model.weights_path {path} does not exist")
+            raise ConfigError(f"model.weights_path {path} does not exist: give the path of a torchvision ResNet "
+                              f"state dict, or set model.pretrained=false to train from scratch")
         return torch.load(path, map_location="cpu", weights_only=True)
     if depth not in WEIGHTS:
         raise ConfigError(f"there are no ImageNet weights for ResNet-{depth}; use pretrained=False")
@@ -128,7 +129,8 @@ class TwoStreamResNet(nn.Module):
         if infrared is not None and len(infrared):
             parts.append(self.infrared(infrared))
         if not parts:
-            raise ValueError("TwoStreamResNet needs visible and/or infrared images")
+            raise ValueError("TwoStreamResNet got neither visible nor infrared images: pass at least one batch "
+                             "(visible=... and/or infrared=...)")
         return torch.cat(parts) if len(parts) > 1 else parts[0]
 
     def forward(self, visible: torch.Tensor | None = None, infrared: torch.Tensor | None = None

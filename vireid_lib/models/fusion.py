@@ -28,7 +28,8 @@ class FusionModule(nn.Module):
         the first fused layer."""
         super().__init__()
         if not layers:
-            raise ValueError("FusionModule needs at least one layer to fuse")
+            raise ValueError("FusionModule needs at least one layer to fuse (e.g. layers=(1, 2, 3)); for the baseline "
+                             "without fusion, set model.fusion_layers=() instead of building a FusionModule")
         self.layers = tuple(sorted(layers))
         self.size = sizes[self.layers[0]]
         self.reduce = nn.ModuleDict({str(i): nn.Conv2d(in_channels[i], channels, 1, bias=False) for i in self.layers})

@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..grids import THETA1_FIXED, THETA2_FIXED
+
 
 def delta_bars(tables: dict[str, pd.DataFrame], title: str = ""):
     """One panel per table: each row's rank-1 difference from the table's reference row, the paper's (grey)
@@ -43,7 +45,7 @@ def _noise(row: pd.Series, table: pd.DataFrame) -> float:
 
 
 def theta_sweep(curves: pd.DataFrame, chosen: dict[str, float], peaks: dict[str, list[float]], title: str = ""):
-    """Fig. 4: rank-1 and mAP against θ1 (θ2 = 1) and θ2 (θ1 = 0.6), mean over seeds with a ±1 sd band; the
+    """Fig. 4: rank-1 and mAP against θ1 (θ2 held fixed) and θ2 (θ1 held fixed), mean over seeds with a ±1 sd band; the
     paper's chosen values dashed, its reported θ2 peaks dotted."""
     import seaborn as sns
 
@@ -56,7 +58,7 @@ def theta_sweep(curves: pd.DataFrame, chosen: dict[str, float], peaks: dict[str,
         ax.axvline(chosen[sweep], ls="--", color="k", lw=0.8, label=f"paper's choice {sweep} = {chosen[sweep]}")
         for p in peaks.get(sweep, []):
             ax.axvline(p, ls=":", color="0.4", lw=0.8)
-        ax.set_xlabel(sweep + (" (θ2 = 1.0)" if sweep == "θ1" else " (θ1 = 0.6)"))
+        ax.set_xlabel(sweep + (f" (θ2 = {THETA2_FIXED})" if sweep == "θ1" else f" (θ1 = {THETA1_FIXED})"))
         ax.set_ylabel("%")
         ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=8)
