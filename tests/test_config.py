@@ -79,3 +79,15 @@ def test_an_override_of_the_wrong_type_is_a_clear_error():
     with pytest.raises(ConfigError, match="LossConfig.theta1 expects a number"):
         experiment_config("smoke", **{"loss.theta1": "high"})
     assert experiment_config("smoke", **{"loss.theta1": 1}).loss.theta1 == 1.0  # an integer is a number
+
+
+
+def test_the_cpu_profile_trains_with_the_papers_sgd_on_a_scaled_schedule():
+    """Issue 3's trainer: SGD, momentum 0.9, weight decay 5e-4, lr 0.1; the cpu profile only scales the schedule."""
+    from vireid_lib.config import TrainConfig, experiment_config
+
+    paper, cpu = TrainConfig(), experiment_config("cpu").train
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay) == ("sgd", 0.1, 0.9, 5e-4)
+    assert (cpu.optimizer, cpu.lr, cpu.momentum, cpu.weight_decay, cpu.nesterov) == \
+        (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay, paper.nesterov)
+    assert cpu.epochs < paper.epochs and cpu.warmup_epochs < cpu.milestones[0] < cpu.epochs
