@@ -92,6 +92,20 @@ def test_negatives_keep_their_weight_at_large_distances():
     assert w.sum().item() == pytest.approx(1.0, abs=1e-5) and w[0, 1] > 0.99
 
 
+def test_wrt_stays_finite_with_an_embedding_far_from_every_negative():
+    """The cpu grid's full method (seed 0) once hit NaN here: one embedding ≈ 108 away from all its negatives made
+    exp(−d + max) overflow at the masked entries (inf · 0). Loss and gradient must stay finite and exact."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 6, generator=g)
+    x[5] += 120.0  # far from everyone, including its own identity's images
+    y = torch.arange(4).repeat_interleave(4)
+    x.requires_grad_()
+    loss = wrt_loss(x, y)
+    (grad,) = torch.autograd.grad(loss, x)
+    assert torch.isfinite(loss) and torch.isfinite(grad).all()
+    assert loss.item() == pytest.approx(agw_wrt(x.detach().double(), y).item(), rel=1e-5)
+
+
 def test_wrt_is_small_when_identities_are_separated_and_large_when_mixed():
     y = torch.arange(4).repeat_interleave(4)
     centres = torch.eye(4) * 10

@@ -75,11 +75,15 @@ def softmax_weights(dist: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     negated negative distances (all < 0) that maximum is the 0 of a masked entry, so once distances exceed
     ~14 every exp underflows below the ``+1e-6`` of the denominator and the negatives' weights vanish. We shift
     by the maximum over the masked entries only: the same softmax where the reference's is accurate, and
-    still a softmax (weights summing to 1) where it is not.
+    still a softmax (weights summing to 1) where it is not. The masked-out entries are set to −inf *before*
+    the exponential, so that they give exactly 0: multiplying ``exp(dist − max)`` by the mask afterwards would
+    turn an overflow at a masked entry (a masked 0 more than ~88 above the row's masked maximum, i.e. one
+    embedding ~88 away from all its negatives) into inf · 0 = NaN.
     """
     masked = dist.masked_fill(mask == 0, float("-inf"))
     max_v = masked.max(dim=1, keepdim=True)[0].clamp(min=torch.finfo(dist.dtype).min)
-    e = torch.exp(dist - max_v) * mask
+    e = torch.exp((dist - max_v).masked_fill(mask == 0, float("-inf")))  # exactly 0 where masked, even in a row
+    # with no entry; written so that its gradient is bitwise that of the form without the fix (runs reproduce)
     return e / (e.sum(dim=1, keepdim=True) + 1e-6)
 
 
