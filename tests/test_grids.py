@@ -81,6 +81,27 @@ def test_two_workers_train_a_grid_and_a_finished_grid_trains_nothing():
     assert run_grid(["table3"], "smoke", (5,), progress_bar=False)["trained"] == 0
 
 
+def test_a_failed_run_does_not_stop_the_grid_and_is_named_at_the_end(monkeypatch):
+    """A diverging run must not hold the rest of the grid hostage: the others train, then an error names it."""
+    from vireid_lib import experiments
+    from vireid_lib.engine import TrainingDiverged
+
+    configs = unique_runs(grid_runs(["table4"], "smoke", (9,)))
+    doomed = run_identity(configs[1])
+    real_run = experiments.run
+
+    def run_or_diverge(cfg, **kw):
+        if run_identity(cfg) == doomed:
+            raise TrainingDiverged(f"run {doomed}: the loss became non-finite at epoch 2, batch 1: wrt = nan")
+        return real_run(cfg, **kw)
+
+    monkeypatch.setattr(experiments, "run", run_or_diverge)
+    with pytest.raises(experiments.GridRunsFailed, match=rf"(?s)1 run\(s\) of table4 failed.*{doomed}.*wrt = nan") as e:
+        run_grid(["table4"], "smoke", (9,), progress_bar=False)
+    assert e.value.summary == {"total": 5, "finished": 4, "trained": 4, "pending": 1}
+    assert [load_result(c) is not None for c in configs] == [True, False, True, True, True]
+
+
 def test_a_retrained_model_reproduces_the_committed_run_with_its_thread_count():
     """On a fresh clone only final.json is committed: the model is retrained with the committed run's number
     of CPU threads (results depend on it), so it scores exactly the same; a different result is reported."""

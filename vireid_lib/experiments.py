@@ -155,7 +155,8 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
 
     Finished runs are skipped, interrupted ones resume. With ``budget_minutes``, no new run starts after
     that time (runs in flight finish; 0 trains nothing): call again to continue, e.g. in the next
-    ``make reproduce``.
+    ``make reproduce``. A run that fails (e.g. diverges) does not stop the others: once they are done,
+    :class:`GridRunsFailed` names every failed run and its error (their checkpoints are kept).
     Returns counts: ``{"total", "finished", "trained", "pending"}``.
     """
     import multiprocessing as mp
@@ -175,14 +176,27 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     bar_it = iter(bar)
     progress.line(f"{', '.join(grids)}: {summary['finished']} of {summary['total']} runs finished, "
                   f"{len(todo)} to train with {workers} worker(s)", True)
+    failed: list[str] = []
+
+    def ended(cfg: ExperimentConfig, error: Exception | None) -> None:
+        next(bar_it, None)
+        if error is None:
+            summary["trained"] += 1
+            progress.line(f"  finished {cfg.name} (seed {cfg.seed}) [{summary['trained']}/{len(todo)}]", True)
+        else:
+            failed.append(f"{cfg.name} (seed {cfg.seed}, run {run_identity(cfg)}): {error}")
+            progress.line(f"  FAILED {cfg.name} (seed {cfg.seed}): {error}", True)
+
     if workers <= 1:
         for cfg in todo:
             if out_of_time():
                 break
-            run(cfg, progress_bar=False, log=False)
-            summary["trained"] += 1
-            next(bar_it, None)
-            progress.line(f"  finished {cfg.name} (seed {cfg.seed}) [{summary['trained']}/{len(todo)}]", True)
+            try:
+                run(cfg, progress_bar=False, log=False)
+            except Exception as e:  # noqa: BLE001 - reported with the others once the grid has run
+                ended(cfg, e)
+            else:
+                ended(cfg, None)
     else:
         import os
 
@@ -203,12 +217,23 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     cfg = running.pop(fut)
-                    fut.result()  # re-raises a failed run's error
-                    summary["trained"] += 1
-                    next(bar_it, None)
-                    progress.line(f"  finished {cfg.name} (seed {cfg.seed}) [{summary['trained']}/{len(todo)}]", True)
+                    ended(cfg, fut.exception())
     if hasattr(bar, "close"):
         bar.close()
     summary["pending"] = len(todo) - summary["trained"]
     summary["finished"] += summary["trained"]
+    if failed:
+        raise GridRunsFailed(
+            f"{len(failed)} run(s) of {', '.join(grids)} failed ({summary['trained']} others trained, "
+            f"{summary['pending'] - len(failed)} left pending by the time budget):\n  " + "\n  ".join(failed)
+            + "\nFix the cause and run the grid again: finished runs are kept, failed ones resume from their "
+            "last checkpoint.", summary)
     return summary
+
+
+class GridRunsFailed(VireidError, RuntimeError):
+    """Some runs of a grid failed; the others finished. ``.summary`` holds the counts."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
