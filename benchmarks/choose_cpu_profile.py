@@ -38,7 +38,6 @@ MODEL_VARIANTS = {
     "width 32": {"model.width": 32},
     "Adam 3e-3, no weight decay (the former profile)": {"train.optimizer": "adam", "train.lr": 3e-3,
                                                         "train.weight_decay": 0.0},
-    "Adam 1e-3, no weight decay": {"train.optimizer": "adam", "train.lr": 1e-3, "train.weight_decay": 0.0},
 }
 
 
