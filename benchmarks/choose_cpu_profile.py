@@ -24,6 +24,19 @@ NO_NUISANCES = {"data.synthetic.occlusion_prob": 0.0, "data.synthetic.blur_max":
                 "data.synthetic.noise_visible": 0.0, "data.synthetic.noise_infrared": 0.0,
                 "data.synthetic.jpeg_quality": [95, 95]}
 DATA_VARIANTS = {
+    "the profile's data (150 train / 50 val ids)": {},
+    "no nuisances (occlusion, blur, noise, JPEG)": NO_NUISANCES,
+    "16 images per identity and camera": {"data.synthetic.images_per_camera": 16},
+    "300 train / 50 val ids": {"data.synthetic.n_train_ids": 300},
+    "300 train / 96 val ids (a test-sized gallery)": {"data.synthetic.n_train_ids": 300,
+                                                      "data.synthetic.n_val_ids": 96},
+    "no nuisances, 96 val ids": {**NO_NUISANCES, "data.synthetic.n_val_ids": 96},
+    "16 images per id and camera, 96 val ids": {"data.synthetic.images_per_camera": 16, "data.synthetic.n_val_ids": 96},
+    "the profile's data, 96 val ids": {"data.synthetic.n_val_ids": 96},
+}
+
+# the training length and image size, around the profile's
+VARIANTS = {
     "cpu profile (24 epochs, 64×32)": {},
     "8 epochs (×0.1 at 7)": {"train.epochs": 8, "train.milestones": [7]},
     "16 epochs (×0.1 at 13)": {"train.epochs": 16, "train.milestones": [13]},
