@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +80,40 @@ def test_two_workers_train_a_grid_and_a_finished_grid_trains_nothing():
     assert s == {"total": 5, "finished": 5, "trained": 5, "pending": 0}
     assert all(load_result(c) for c in unique_runs(grid_runs(["table3"], "smoke", (5,))))
     assert run_grid(["table3"], "smoke", (5,), progress_bar=False)["trained"] == 0
+
+
+@pytest.mark.slow
+def test_killing_a_parallel_grid_also_stops_its_workers(tmp_path):
+    """`kill` of a `--workers 2` grid must not leave orphan workers training on (found in a real session)."""
+    script = ("from vireid_lib.experiments import run_grid; "
+              "run_grid(['table3'], 'smoke', (6,), workers=2, progress_bar=False)")
+    env = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+
+    def workers() -> list[int]:
+        try:
+            kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        except FileNotFoundError:
+            pytest.skip("pgrep is not available")
+        return [int(k) for k in kids if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
+
+    deadline = time.time() + 120
+    while time.time() < deadline and len(workers()) < 2:
+        time.sleep(0.1)
+    pids = workers()
+    assert len(pids) >= 2, "the grid never started its two workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    def alive(pid: int) -> bool:  # exited workers may stay as zombies until reaped: those count as gone
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+
+    deadline = time.time() + 15
+    while time.time() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(alive(p) for p in pids), "workers kept running after their grid was killed"
 
 
 def test_a_failed_run_does_not_stop_the_grid_and_is_named_at_the_end(monkeypatch):

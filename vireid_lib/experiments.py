@@ -127,14 +127,23 @@ def shard(configs: list[ExperimentConfig], index: int, count: int) -> list[Exper
     return configs[index::count]
 
 
-def _worker_init(queue, threads: int) -> None:
+def _worker_init(queue, threads: int, parent: int) -> None:
     import os
+    import threading
+    import time
 
     import torch
 
     slot = queue.get()
     os.environ["VIREID_WORKER_SLOT"] = str(slot)
     torch.set_num_threads(threads)
+
+    def exit_with_parent() -> None:  # a killed grid must not leave workers training on (and holding run locks)
+        while os.getppid() == parent:  # the grid's pid, passed in: it may have died before this worker started
+            time.sleep(1.0)
+        os._exit(1)  # the run keeps its last checkpoint and resumes with the next grid
+
+    threading.Thread(target=exit_with_parent, daemon=True).start()
 
 
 def _run_one(cfg: ExperimentConfig) -> tuple[str, dict]:
@@ -205,7 +214,8 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
         for i in range(workers):
             queue.put(i)
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(queue, threads)) as ex:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(queue, threads, os.getpid())) as ex:
             pending = list(todo)
             running = {}
             while pending or running:
