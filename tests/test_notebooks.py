@@ -148,3 +148,14 @@ def test_html_report_opens_in_a_real_browser_with_every_figure_loaded():
 def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():
     with pytest.raises(VireidError, match="budget_minutes"):
         NB.reproduce("smoke", only=["01"], params={"budget_minutes": 1})
+
+
+def test_styler_table_ids_are_made_stable_and_kept_distinct():
+    from vireid_lib.notebooks import stable_styler_ids
+
+    a = '<table id="T_fd577"><th id="T_fd577_level0_col0"></th></table>#T_fd577 td {} <table id="T_0a1b2">'
+    b = a.replace("fd577", "b158f").replace("0a1b2", "9c9c9")
+    assert stable_styler_ids(a) == stable_styler_ids(b)
+    assert stable_styler_ids(a) == ('<table id="T_t0"><th id="T_t0_level0_col0"></th></table>#T_t0 td {} '
+                                    '<table id="T_t1">')
+    assert stable_styler_ids("RIGHT_abcde T_abcdef") == "RIGHT_abcde T_abcdef"  # not a Styler id

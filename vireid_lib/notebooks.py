@@ -163,6 +163,20 @@ def scrub(path: Path) -> None:
          "metadata.papermill cell.metadata.papermill cell.metadata.execution metadata.widgets", str(path)],
         check=True,
     )
+    text = path.read_text(encoding="utf-8")
+    stable = stable_styler_ids(text)
+    if stable != text:
+        path.write_text(stable, encoding="utf-8")
+
+
+def stable_styler_ids(text: str) -> str:
+    """pandas' Styler names each HTML table ``T_<random 5 hex>``: renamed ``T_t0``, ``T_t1``... in order of
+    appearance, so that re-executing a notebook leaves its executed copy unchanged."""
+    import re
+
+    names: dict[str, str] = {}
+    return re.sub(r"(?<![0-9A-Za-z])T_[0-9a-f]{5}(?![0-9a-f])",
+                  lambda m: names.setdefault(m.group(0), f"T_t{len(names)}"), text)
 
 
 def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, progress: bool = True,
