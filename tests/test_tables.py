@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vireid_lib import paper
@@ -86,3 +87,19 @@ def test_comparison_rows_carry_chance_and_a_reading():
     reading = comparison_reading(t5)
     assert reading.count("\n") == 1 and "× chance" in reading and "RegDB visible-to-thermal" in reading
     assert "RegDB" in comparison_caption("Table 5") and "SYSU-MM01" in comparison_caption("Table 6")
+
+
+def test_theta_summary_estimates_the_seed_spread_only_from_values_with_two_seeds():
+    from vireid_lib.tables import theta_reading, theta_summary
+
+    table = pd.DataFrame({"sweep": ["θ2"] * 3, "x": [0.0, 1.0, 1.8], "R1 mean": [20.0, 25.0, 22.0],
+                          "R1 std": [float("nan"), 2.0, 4.0], "R1 count": [1, 3, 3]})
+    t = theta_summary(table, "θ2", 1.8)
+    assert (t["best_x"], t["span"], t["gap"], t["min_seeds"]) == (1.0, 5.0, 3.0, 1)
+    assert (t["noise"], t["noise_values"]) == (3.0, 2)  # mean of 2.0 and 4.0; the 1-seed value is left out
+    assert "typical seed std of 3.0 points (over the 2 of 3 values with ≥ 2 seeds)" in theta_reading(table, "θ2", 1.8)
+    single = table.assign(**{"R1 std": float("nan"), "R1 count": 1})
+    t = theta_summary(single, "θ2", 1.8)
+    assert t["noise"] != t["noise"] and t["noise_values"] == 0  # NaN, never a mean of NaNs printed as "nan"
+    reading = theta_reading(single, "θ2", 1.8)
+    assert "nan" not in reading and "seed spread is unknown" in reading

@@ -194,15 +194,31 @@ def theta_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def theta_summary(table: pd.DataFrame, sweep: str, chosen: float) -> dict:
-    """One sweep of a :func:`theta_table`: the best θ, the curve's span, the typical seed std, and how far the
-    paper's ``chosen`` θ is below the best (``gap``, NaN when that θ was not run)."""
+    """One sweep of a :func:`theta_table`: the best θ, the curve's span, the typical seed std (mean over the θ
+    values run with ≥ 2 seeds, NaN when none are; ``noise_values`` says how many), and how far the paper's
+    ``chosen`` θ is below the best (``gap``, NaN when that θ was not run)."""
     sub = table[table["sweep"] == sweep]
     best = sub.loc[sub["R1 mean"].idxmax()]
     at = sub[(sub["x"] - chosen).abs() < 1e-6]
+    spread = sub.loc[sub["R1 count"] >= 2, "R1 std"]
     return {"best_x": float(best["x"]), "best_R1": float(best["R1 mean"]),
-            "span": float(sub["R1 mean"].max() - sub["R1 mean"].min()), "noise": float(sub["R1 std"].mean()),
+            "span": float(sub["R1 mean"].max() - sub["R1 mean"].min()),
+            "noise": float(spread.mean()) if len(spread) else float("nan"), "noise_values": int(len(spread)),
             "gap": float(best["R1 mean"] - at["R1 mean"].iloc[0]) if len(at) else float("nan"),
             "values": len(sub), "min_seeds": int(sub["R1 count"].min())}
+
+
+def theta_reading(table: pd.DataFrame, sweep: str, chosen: float) -> str:
+    """One line of notebook 06's reading: a sweep's best θ and span against its seed spread, saying when the
+    spread cannot be estimated yet (θ values with a single seed)."""
+    t = theta_summary(table, sweep, chosen)
+    text = (f"**{sweep}**: the best mean rank-1 is {t['best_R1']:.1f} % at {sweep} = {t['best_x']:g}; the curve "
+            f"spans {t['span']:.1f} points")
+    if t["noise_values"] == 0:
+        return text + ", but no θ value has ≥ 2 seeds yet, so the seed spread is unknown (pending)."
+    partial = (f" (over the {t['noise_values']} of {t['values']} values with ≥ 2 seeds)"
+               if t["noise_values"] < t["values"] else "")
+    return text + f", against a typical seed std of {t['noise']:.1f} points{partial}."
 
 
 def verdicts(df: pd.DataFrame) -> pd.DataFrame:
