@@ -133,3 +133,33 @@ def test_weights_that_do_not_fit_are_an_error_not_a_silent_random_init(tmp_path)
     torch.save({"state_dict": ref.state_dict()}, tmp_path / "wrapped.pth")
     with pytest.raises(ConfigError, match="do not fit a ResNet-18.*plain torchvision state dict"):
         B.TwoStreamResNet(depth=18, pretrained=True, weights_path=str(tmp_path / "wrapped.pth"))
+
+
+class _RunsCodeWhenUnpickled:
+    def __reduce__(self):
+        return (print, ("this ran while loading weights",))
+
+
+def test_weights_are_loaded_weights_only_a_file_that_runs_code_is_refused(tmp_path, capsys):
+    torch.save({"conv1.weight": torch.zeros(1), "payload": _RunsCodeWhenUnpickled()}, tmp_path / "evil.pth")
+    with pytest.raises(ConfigError, match=r"evil.pth could not be loaded as a weights-only state dict"):
+        B.imagenet_state_dict(18, str(tmp_path / "evil.pth"))
+    assert "this ran" not in capsys.readouterr().out
+    (tmp_path / "text.pth").write_text("not a torch file")
+    with pytest.raises(ConfigError, match="text.pth could not be loaded"):
+        B.imagenet_state_dict(18, str(tmp_path / "text.pth"))
+
+
+def test_imagenet_weights_come_from_the_torch_hub_cache_without_network(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+
+    def no_network(*a, **k):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    ref = torchvision.models.resnet18()
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(ref.state_dict(), tmp_path / "checkpoints" / B.WEIGHTS[18].url.rsplit("/", 1)[-1])
+    net = B.TwoStreamResNet(depth=18, pretrained=True)
+    assert torch.equal(net.infrared[0].weight, ref.conv1.weight)
+    assert torch.equal(net.layer4[1].bn2.running_var, ref.layer4[1].bn2.running_var)

@@ -64,6 +64,19 @@ def set_last_stride_1(net: tvr.ResNet) -> None:
         first.downsample[0].stride = (1, 1)
 
 
+def _load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """``torch.load`` restricted to tensors and plain containers (weights-only): a file that would run code when
+    unpickled, or is not a torch file at all, is a :class:`ConfigError` naming it."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle.UnpicklingError for disallowed globals, RuntimeError for a non-torch file
+        raise ConfigError(
+            f"{path} could not be loaded as a weights-only state dict ({type(e).__name__}: {str(e).splitlines()[0]}). "
+            f"Weights are loaded without running code from the file: save them with "
+            f"torch.save(model.state_dict(), path) from a torchvision ResNet, or set model.pretrained=false"
+        ) from None
+
+
 def imagenet_state_dict(depth: int, weights_path: str | None = None) -> dict[str, torch.Tensor]:
     """ImageNet weights of torchvision's ResNet-``depth``: from ``weights_path`` if given, else from the torch hub
     cache, else downloaded. Offline and not cached: a :class:`ConfigError` that says how to proceed.
@@ -73,13 +86,13 @@ def imagenet_state_dict(depth: int, weights_path: str | None = None) -> dict[str
         if not path.is_file():
             raise ConfigError(f"model.weights_path {path} does not exist: give the path of a torchvision ResNet "
                               f"state dict, or set model.pretrained=false to train from scratch")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return _load_weights(path)
     if depth not in WEIGHTS:
         raise ConfigError(f"there are no ImageNet weights for ResNet-{depth}; use pretrained=False")
     url = WEIGHTS[depth].url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
     if cached.is_file():
-        return torch.load(cached, map_location="cpu", weights_only=True)
+        return _load_weights(cached)
     try:
         return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
     except Exception as e:  # no network, proxy, ...
