@@ -91,3 +91,16 @@ def test_the_cpu_profile_trains_with_the_papers_sgd_on_a_scaled_schedule():
     assert (cpu.optimizer, cpu.lr, cpu.momentum, cpu.weight_decay, cpu.nesterov) == \
         (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay, paper.nesterov)
     assert cpu.epochs < paper.epochs and cpu.warmup_epochs < cpu.milestones[0] < cpu.epochs
+
+
+def test_the_paper_profile_is_the_papers_setting(monkeypatch, tmp_path):
+    from vireid_lib.config import experiment_config
+
+    monkeypatch.setenv("VIREID_SYSU_ROOT", str(tmp_path))
+    cfg = experiment_config("paper")
+    m, t, d = cfg.model, cfg.train, cfg.data
+    assert (m.depth, m.width, m.pretrained, m.fusion_channels, m.last_stride) == (50, 64, True, 256, 1)
+    assert (d.height, d.width) == (288, 144) and (t.P, t.K) == (8, 4)
+    assert (t.optimizer, t.lr, t.momentum, t.weight_decay) == ("sgd", 0.1, 0.9, 5e-4)
+    assert (t.epochs, t.warmup_epochs, tuple(t.milestones)) == (80, 10, (20, 50))
+    assert (cfg.loss.theta1, cfg.loss.theta2) == (0.6, 1.8)

@@ -47,6 +47,24 @@ def test_identity_ignores_the_name_and_mechanics_but_not_the_method():
     assert engine.run_identity(a) != engine.run_identity(smoke(seed=1))
 
 
+def test_identity_changes_with_the_data():
+    a = smoke()
+    assert engine.data_fingerprint(a) != engine.data_fingerprint(smoke(**{"data.synthetic.n_train_ids": 13}))
+    assert engine.run_identity(a) != engine.run_identity(smoke(**{"data.synthetic.n_train_ids": 13}))
+    assert engine.run_identity(a) != engine.run_identity(smoke(**{"data.synthetic.seed": 7}))
+    assert engine.run_identity(a) == engine.run_identity(smoke())  # stable: a hash of content, not of the object
+
+
+def test_evaluations_every_n_epochs_are_in_the_history_and_the_log(tmp_path):
+    cfg = smoke(**{"train.epochs": 4, "train.eval_every": 2})
+    res = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    evals = [h for h in res["history"] if "eval" in h]
+    assert [h["epoch"] for h in evals] == [2]  # epoch 4 is the final evaluation, in res["results"]
+    assert {"R1", "mAP"} <= set(evals[0]["eval"]) and 0 <= evals[0]["eval"]["R1"] <= 100
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in logged if "eval" in r] == [2]
+
+
 def test_interrupted_and_resumed_run_ends_with_the_same_metrics(tmp_path):
     cfg = smoke(**{"train.epochs": 3, "train.checkpoint_every": 1})
     full = engine.train(cfg, tmp_path / "a", progress_bar=False, log=False)
@@ -100,8 +118,10 @@ def test_a_corrupt_checkpoint_is_an_error_and_is_left_untouched(tmp_path):
 
 def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
     engine.train(smoke(), tmp_path / "a", progress_bar=False, log=False, stop_after_batches=1)
+    before = (tmp_path / "a" / "checkpoint.pt").read_bytes()
     with pytest.raises(CheckpointError, match="not this configuration"):
         engine.train(smoke(seed=3), tmp_path / "a", progress_bar=False, log=False)
+    assert (tmp_path / "a" / "checkpoint.pt").read_bytes() == before  # never overwritten by the other run
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "checkpoint.pt").replace(tmp_path / "b" / "checkpoint.pt")
     with pytest.raises(CheckpointError, match="belongs to run"):

@@ -63,10 +63,11 @@ def test_a_killed_grid_restarts_where_it_stopped_with_the_same_numbers(tmp_path)
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done_before = len(list(runs.glob("*/final.json")))
-    assert 2 <= done_before < 5
+    finished = {f: f.stat().st_mtime_ns for f in runs.glob("*/final.json")}
+    assert 2 <= len(finished) < 5
     assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=env, timeout=600).returncode == 0
     assert len(list(runs.glob("*/final.json"))) == 5
+    assert {f: f.stat().st_mtime_ns for f in finished} == finished  # the runs finished before the kill: not retrained
     clean = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "clean")}
     assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=clean, timeout=600).returncode == 0
     for final in runs.glob("*/final.json"):

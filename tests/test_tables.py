@@ -103,3 +103,19 @@ def test_theta_summary_estimates_the_seed_spread_only_from_values_with_two_seeds
     assert t["noise"] != t["noise"] and t["noise_values"] == 0  # NaN, never a mean of NaNs printed as "nan"
     reading = theta_reading(single, "θ2", 1.8)
     assert "nan" not in reading and "seed spread is unknown" in reading
+
+
+def test_ablation_table_flags_a_difference_as_within_noise_when_below_the_combined_seed_std(monkeypatch):
+    import vireid_lib.tables as T
+
+    r1 = {"None": [50, 52, 54], "Global-to-Fusion": [53, 55, 57], "Joint-to-Global": [51, 53, 55],
+          "Joint-to-Fusion": [40, 42, 44], "Joint-to-Global&Fusion": [60]}
+    long = pd.DataFrame([{"table": "Table 4", "row": row, "x": None, "seed": s, "protocol": "all-search", "metric": m,
+                          "value": v, "run": "x", "data": "synthetic", "profile": "smoke"}
+                         for row, vals in r1.items() for s, v in enumerate(vals) for m in T.METRICS])
+    monkeypatch.setattr(T, "grid_long", lambda *a, **k: long)
+    df = T.ablation_table("table4", "smoke", (0, 1, 2)).set_index("row")
+    # each row's std is 2, so the noise is √(2² + 2²) ≈ 2.83: Δ = +3 is beyond it, Δ = +1 within, Δ = -10 beyond
+    assert df.loc["Global-to-Fusion", "ours ΔR1"] == pytest.approx(3.0)
+    assert list(df["vs noise"]) == ["reference", "above", "within noise", "below", "needs ≥ 2 seeds"]
+    assert df.loc["Joint-to-Global&Fusion", "ours R1"] == "60.0 (1 seed)" and df.loc["None", "seeds"] == "3/3"
