@@ -148,7 +148,8 @@ class TwoStreamResNet(nn.Module):
 
     def forward(self, visible: torch.Tensor | None = None, infrared: torch.Tensor | None = None
                 ) -> list[torch.Tensor]:
-        """[f0, f1, f2, f3, f4] (Eq. 1)."""
+        """[f0, f1, f2, f3, f4] (Eq. 1): f0 = layer0_vis(visible) ⊕ layer0_ir(infrared), concatenated along the
+        batch (:meth:`layer0`), then f_i = layer_i(f_{i-1}) for i = 1..4 with layers shared by both modalities."""
         f = [self.layer0(visible, infrared)]
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
             f.append(layer(f[-1]))

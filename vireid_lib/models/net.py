@@ -59,7 +59,9 @@ class VIReIDNet(nn.Module):
 
     def forward(self, visible: torch.Tensor | None = None, infrared: torch.Tensor | None = None
                 ) -> dict[str, BranchOutput]:
-        """Both modalities in one batch (visible rows first, as f0 is built); returns each branch's output."""
+        """Both modalities in one batch (visible rows first, as f0 is built); returns each branch's output:
+        global, V_global = GeM(f4); fusion, V_fusion = GeM(f_fusion) (Eq. 2); joint, V_joint = V_global ⊕ V_fusion,
+        a concatenation (Eq. 3). Each goes through its own BN-neck and classifier (:class:`BranchOutput`)."""
         f = self.backbone(visible, infrared)  # [f0, f1, f2, f3, f4]
         v_global = gem(f[4], self.cfg.gem_p)
         out = {"global": self.global_head(v_global)}
