@@ -2,7 +2,8 @@
 
 One step = augmentation of a sampler batch, forward, the loss of the configuration, backward, optimiser step,
 on the same random images, at the cpu profile's size (and, with --paper, at the paper's: ResNet-50, 288×144,
-which takes a while on a CPU). Prints ms per step and the ratios to the baseline.
+which takes a while on a CPU). Prints ms per step and the ratios to the baseline; in the cpu
+profile also the baseline at width 32, the width the README weighs against the profile's 16.
 """
 
 import sys
@@ -52,9 +53,12 @@ def main() -> None:
         if paper:  # the paper's model and image size (no real data needed for a timing)
             cfg = cfg.with_overrides(**paper_size)
         ms[name] = step_ms(cfg, steps=3 if paper else 20)
+    if not paper:  # the width the README's cpu-profile section weighs against the profile's 16
+        cfg = TABLE1[4].config("cpu", 0).with_overrides(**{"model.width": 32})  # as choose_cpu_profile.py --model
+        ms["baseline (+RCC+CRE), w32"] = step_ms(cfg, steps=20)
     base = ms["baseline (+RCC+CRE)"]
     for name, v in ms.items():
-        print(f"{name:24s} {v:8.1f} ms/step   ratio to baseline {v / base:.2f}x")
+        print(f"{name:28s} {v:8.1f} ms/step   ratio to baseline {v / base:.2f}x")
 
 
 if __name__ == "__main__":
