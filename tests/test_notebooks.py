@@ -159,3 +159,11 @@ def test_styler_table_ids_are_made_stable_and_kept_distinct():
     assert stable_styler_ids(a) == ('<table id="T_t0"><th id="T_t0_level0_col0"></th></table>#T_t0 td {} '
                                     '<table id="T_t1">')
     assert stable_styler_ids("RIGHT_abcde T_abcdef") == "RIGHT_abcde T_abcdef"  # not a Styler id
+
+
+def test_object_reprs_lose_their_memory_address():
+    from vireid_lib.notebooks import stable_object_reprs
+
+    a = '"<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>", "<Foo object at 0x7f5e14f68e90>"'
+    assert stable_object_reprs(a) == '"<pandas.io.formats.style.Styler object>", "<Foo object>"'
+    assert stable_object_reprs("address 0x7fc9 <b>bold</b>") == "address 0x7fc9 <b>bold</b>"

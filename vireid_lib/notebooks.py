@@ -164,7 +164,7 @@ def scrub(path: Path) -> None:
         check=True,
     )
     text = path.read_text(encoding="utf-8")
-    stable = stable_styler_ids(text)
+    stable = stable_object_reprs(stable_styler_ids(text))
     if stable != text:
         path.write_text(stable, encoding="utf-8")
 
@@ -177,6 +177,14 @@ def stable_styler_ids(text: str) -> str:
     names: dict[str, str] = {}
     return re.sub(r"(?<![0-9A-Za-z])T_[0-9a-f]{5}(?![0-9a-f])",
                   lambda m: names.setdefault(m.group(0), f"T_t{len(names)}"), text)
+
+
+def stable_object_reprs(text: str) -> str:
+    """Default object reprs carry a memory address (``<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>``, the
+    plain-text twin of every displayed Styler): the address is dropped, so that re-executions leave them unchanged."""
+    import re
+
+    return re.sub(r"<([A-Za-z_][\w.]*)( object)? at 0x[0-9a-f]+>", r"<\1 object>", text)
 
 
 def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, progress: bool = True,
