@@ -105,6 +105,7 @@ def test_killing_a_parallel_grid_also_stops_its_workers(tmp_path):
     assert len(pids) >= 2, "the grid never started its two workers"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+
     def alive(pid: int) -> bool:  # exited workers may stay as zombies until reaped: those count as gone
         try:
             return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -172,8 +173,6 @@ def scrub(path: Path) -> None:
 def stable_styler_ids(text: str) -> str:
     """pandas' Styler names each HTML table ``T_<random 5 hex>``: renamed ``T_t0``, ``T_t1``... in order of
     appearance, so that re-executing a notebook leaves its executed copy unchanged."""
-    import re
-
     names: dict[str, str] = {}
     return re.sub(r"(?<![0-9A-Za-z])T_[0-9a-f]{5}(?![0-9a-f])",
                   lambda m: names.setdefault(m.group(0), f"T_t{len(names)}"), text)
@@ -182,8 +181,6 @@ def stable_styler_ids(text: str) -> str:
 def stable_object_reprs(text: str) -> str:
     """Default object reprs carry a memory address (``<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>``, the
     plain-text twin of every displayed Styler): the address is dropped, so that re-executions leave them unchanged."""
-    import re
-
     return re.sub(r"<([A-Za-z_][\w.]*)( object)? at 0x[0-9a-f]+>", r"<\1 object>", text)
 
 
