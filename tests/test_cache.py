@@ -19,15 +19,21 @@ def test_cache_holds_the_resized_images(sysu_root):
         assert np.array_equal(arr[i], load_resized(vis.abspath(i), 40, 20))
 
 
-def test_a_changed_file_makes_the_cache_stale(sysu_copy):
+def test_a_changed_file_makes_the_cache_stale_even_with_its_size_and_time_restored(sysu_copy):
     vis, _ = SYSUMM01(sysu_copy).train()
     first = C.cache_path(vis, 32, 16)
     load_images(vis, 32, 16)
-    p = vis.abspath(0)
-    st = p.stat()
-    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    a, b = vis.abspath(0), vis.abspath(1)
+    st = a.stat()
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, not changed: the same cache
+    assert C.cache_path(vis, 32, 16) == first
+    data = b.read_bytes()
+    a.write_bytes(data[: st.st_size].ljust(st.st_size, b"\0"))  # another image's bytes, the same size ...
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))  # ... and the same modification time
+    assert a.stat().st_size == st.st_size and a.stat().st_mtime_ns == st.st_mtime_ns
     assert C.cache_path(vis, 32, 16) != first
-    assert load_images(vis, 32, 16).shape[0] == len(vis)
+    digests = C.file_digests(vis)
+    assert len(digests) == len(vis) and digests[0] != digests[2]
 
 
 def test_a_crash_while_building_leaves_no_cache(sysu_copy, monkeypatch):

@@ -136,3 +136,16 @@ def test_regdb_directions_swap_query_and_gallery(regdb_root):
     assert a.mAP != b.mAP
     perfect = evaluate_regdb(np.eye(100)[tv.pids], np.eye(100)[tt.pids], tv, tt, "t2v")
     assert perfect.cmc[0] == 1 and perfect.mINP == 1
+
+
+def test_each_dataset_declares_its_protocol_and_an_unknown_one_is_refused():
+    from vireid_lib.data import SYSUMM01, RegDB
+    from vireid_lib.evaluation import PROTOCOLS, evaluate_dataset
+
+    assert {SYSUMM01.PROTOCOL, RegDB.PROTOCOL} <= set(PROTOCOLS)
+
+    class Other:
+        PROTOCOL = "llcm"
+
+    with pytest.raises(ValueError, match="no known evaluation protocol.*llcm"):
+        evaluate_dataset(Other(), lambda images: None, None)

@@ -112,7 +112,7 @@ def test_killing_a_parallel_grid_also_stops_its_workers(tmp_path):
         except (FileNotFoundError, ProcessLookupError):
             return False
 
-    deadline = time.time() + 15
+    deadline = time.time() + 60  # a worker still importing torch on a busy machine checks within a second after
     while time.time() < deadline and any(alive(p) for p in pids):
         time.sleep(0.2)
     assert not any(alive(p) for p in pids), "workers kept running after their grid was killed"

@@ -139,3 +139,47 @@ def test_total_loss_eq13_components_follow_the_config():
     _, p = total_loss(base, y, LossConfig(dml="none", label_smoothing=0.0))
     assert set(p) == {"id_global", "wrt"}
     assert p["wrt"].item() == pytest.approx(wrt_loss(out["global"].pooled, y).item())
+
+
+def agw_reference_wrt(inputs, targets):
+    """TripletLoss_WRT as the AGW code writes it (pdist_torch; softmax_weights shifted by the max of dist·mask and
+    multiplied by the mask after the exponential; SoftMarginLoss), transcribed independently for the test."""
+    m = inputs.shape[0]
+    sq = inputs.pow(2).sum(1, keepdim=True).expand(m, m)
+    dist = (sq + sq.t()).addmm_(inputs, inputs.t(), beta=1, alpha=-2).clamp(min=1e-12).sqrt()  # addmm_(1, -2, ...)
+    is_pos = targets.expand(m, m).eq(targets.expand(m, m).t()).float()
+    is_neg = 1 - is_pos
+
+    def sw(d, mask):
+        mx = torch.max(d * mask, dim=1, keepdim=True)[0]
+        diff = d - mx
+        z = torch.sum(torch.exp(diff) * mask, dim=1, keepdim=True) + 1e-6
+        return torch.exp(diff) * mask / z
+
+    ap, an = dist * is_pos, dist * is_neg
+    fp_, cn = (ap * sw(ap, is_pos)).sum(1), (an * sw(-an, is_neg)).sum(1)
+    return torch.nn.SoftMarginLoss()(cn - fp_, torch.ones_like(fp_))
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0, 20.0])
+def test_wrt_agw_numerics_are_the_reference_bit_for_bit(scale):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(16, 6, generator=g) * scale
+    y = torch.arange(4).repeat_interleave(4)
+    assert torch.equal(wrt_loss(x, y, "agw"), agw_reference_wrt(x, y))
+    if scale < 1:  # small distances: the reference's softmax is accurate (its +1e-6 negligible), both agree
+        assert wrt_loss(x, y, "stable").item() == pytest.approx(wrt_loss(x, y, "agw").item(), rel=1e-4)
+
+
+def test_mutual_dml_lets_the_teacher_learn_detached_does_not():
+    def leaf_outputs():
+        return {k: BranchOutput(o.pooled, o.bn, o.logits.clone().requires_grad_()) for k, o in outputs().items()}
+
+    out = leaf_outputs()
+    sum(dml_loss(out, "joint-to-both", "mutual").values()).backward()
+    assert out["joint"].logits.grad.abs().sum() > 0 and out["global"].logits.grad.abs().sum() > 0
+    out = leaf_outputs()
+    sum(dml_loss(out, "joint-to-both", "detached").values()).backward()
+    assert out["joint"].logits.grad is None and out["fusion"].logits.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="teacher reading"):
+        dml_loss(out, "joint-to-both", "both")

@@ -163,3 +163,54 @@ def test_imagenet_weights_come_from_the_torch_hub_cache_without_network(monkeypa
     net = B.TwoStreamResNet(depth=18, pretrained=True)
     assert torch.equal(net.infrared[0].weight, ref.conv1.weight)
     assert torch.equal(net.layer4[1].bn2.running_var, ref.layer4[1].bn2.running_var)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(8, 16), (4, 16), (18, 72), (36, 72), (5, 16), (16, 16)])
+def test_the_upsampling_matrix_is_pytorchs_bilinear_interpolation(n_in, n_out):
+    from vireid_lib.models.fusion import bilinear_matrix
+
+    x = torch.randn(2, 3, n_in, max(n_in // 2, 1), dtype=torch.float64)
+    ref = torch.nn.functional.interpolate(x, size=(n_out, max(n_out // 2, 1)), mode="bilinear", align_corners=False)
+    ours = bilinear_matrix(n_in, n_out).double() @ x @ bilinear_matrix(max(n_in // 2, 1), max(n_out // 2, 1)).double().T
+    torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-6)
+
+
+def test_the_fusion_module_upsamples_as_f_interpolate_would():
+    sizes = feature_sizes(64, 32)
+    fm = FusionModule({1: 8, 2: 16, 3: 32}, sizes, (1, 2, 3), channels=6)
+    feats = {i: torch.randn(2, c, *sizes[i]) for i, c in ((1, 8), (2, 16), (3, 32))}
+    al = fm.aligned(feats)
+    for i in (2, 3):
+        ref = torch.nn.functional.interpolate(fm.reduce[str(i)](feats[i]), size=sizes[1], mode="bilinear",
+                                              align_corners=False)
+        torch.testing.assert_close(al[i], ref, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="built for"):
+        fm.aligned({**feats, 2: torch.randn(2, 16, 5, 5)})
+
+
+def test_adaptive_fusion_weights_are_a_softmax_across_layers_equal_at_first():
+    sizes = feature_sizes(64, 32)
+    fm = FusionModule({1: 8, 2: 16, 3: 32}, sizes, (1, 2, 3), channels=6, weights="adaptive")
+    feats = {i: torch.randn(2, c, *sizes[i]) for i, c in ((1, 8), (2, 16), (3, 32))}
+    w = fm.weight_maps(fm.aligned(feats))
+    assert all(v.shape == (2, 1, *sizes[1]) for v in w.values())
+    torch.testing.assert_close(sum(w.values()), torch.ones(2, 1, *sizes[1]))
+    torch.testing.assert_close(w[1], torch.full_like(w[1], 1 / 3))  # zero-initialised logits: equal weights
+    torch.nn.init.normal_(fm.logits["2"].weight)
+    w = fm.weight_maps(fm.aligned(feats))
+    torch.testing.assert_close(sum(w.values()), torch.ones(2, 1, *sizes[1]))
+    assert float(w[2].std()) > 0  # now computed from the features, position by position
+    assert fm(feats).shape == (2, 18, *sizes[1])
+
+
+def test_the_test_feature_reading_picks_the_bn_output_or_the_pooled_vector():
+    net = VIReIDNet(ModelConfig(depth=10, width=8, pretrained=False, fusion_channels=8), 5, 64, 32).eval()
+    pool = VIReIDNet(ModelConfig(depth=10, width=8, pretrained=False, fusion_channels=8, test_feature="pool"), 5,
+                     64, 32).eval()
+    pool.load_state_dict(net.state_dict())
+    x = torch.rand(3, 3, 64, 32)
+    with torch.no_grad():
+        out = net(x, None)["joint"]
+        torch.testing.assert_close(net.embed(x, "visible"), torch.nn.functional.normalize(out.bn, dim=1))
+        torch.testing.assert_close(pool.embed(x, "visible"), torch.nn.functional.normalize(out.pooled, dim=1))
+        torch.testing.assert_close(net.embed(x, "visible", feature="pool"), pool.embed(x, "visible"))

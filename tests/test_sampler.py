@@ -64,3 +64,14 @@ def test_without_replacement_when_an_identity_has_enough_images():
 def test_identity_in_one_modality_only_is_an_error():
     with pytest.raises(DataError, match=r"labels \[2\] are in only one"):
         IdentitySampler(np.array([0, 1, 2]), np.array([0, 1, 1]), P=1, K=1)
+
+
+def test_the_agw_sampler_draws_an_identitys_images_with_replacement():
+    vis = np.repeat(np.arange(10), 20)  # 20 images per identity: "balanced" never repeats one within a batch
+    ir = np.repeat(np.arange(10), 20)
+    rep = {"balanced": 0, "agw": 0}
+    for mode in rep:
+        s = IdentitySampler(vis, ir, P=4, K=4, seed=0, replacement=mode)
+        for v, _ in s.epoch(0):
+            rep[mode] += sum(len(set(v[k:k + 4].tolist())) < 4 for k in range(0, len(v), 4))
+    assert rep["balanced"] == 0 and rep["agw"] > 0

@@ -235,6 +235,13 @@ class ModelConfig:
     fusion_layers: tuple[int, ...] = (1, 2, 3)  # which of f1..f4 are fused (Eq. 2; Table 2)
     fusion_channels: int = 256
     gem_p: float = 3.0
+    # Readings of what the paper leaves open (README, "The paper's ambiguous readings"; default: our choice):
+    # the fusion weight maps α, β, γ of Eq. 2: "learned" (one trained value per position) or "adaptive" (computed
+    # from the features by a 1×1 convolution and normalised across the fused layers by a softmax, as ASFF does)
+    fusion_weights: Literal["learned", "adaptive"] = "learned"
+    # the test-time representation: the BN-neck output ("bn", as AGW reports) or the pooled V_joint before it
+    # ("pool": what the paper's text calls the final representation, Eq. 3); both L2-normalised
+    test_feature: Literal["bn", "pool"] = "bn"
 
     def validate(self) -> None:
         if any(i not in (1, 2, 3, 4) for i in self.fusion_layers) or len(set(self.fusion_layers)) != len(
@@ -242,6 +249,11 @@ class ModelConfig:
             raise ConfigError(f"model.fusion_layers must be distinct layers among 1..4, got {self.fusion_layers}")
         if self.last_stride not in (1, 2):
             raise ConfigError(f"model.last_stride must be 1 or 2, got {self.last_stride}")
+        if self.fusion_weights not in ("learned", "adaptive"):
+            raise ConfigError(f"model.fusion_weights must be 'learned' or 'adaptive', got {self.fusion_weights!r}")
+        if self.test_feature not in ("bn", "pool"):
+            raise ConfigError(f"model.test_feature must be 'bn' (BN-neck output) or 'pool' (pooled, before the "
+                              f"BN-neck), got {self.test_feature!r}")
 
 
 DML_MODES = ("none", "global-to-fusion", "joint-to-global", "joint-to-fusion", "joint-to-both")
@@ -257,10 +269,19 @@ class LossConfig:
     theta2: float = 1.8  # weight of L_KD2 (Eq. 10)
     label_smoothing: float = 0.1  # Table 3's "LSR": ε of the global and fusion branches' identity losses
     wrt: bool = True  # WRT loss on the joint embedding (Eqs. 11–12)
+    # Readings (see ModelConfig): WRT's numerics, "stable" (a softmax shifted by the maximum over the masked
+    # entries, masked before the exponential) or "agw" (bit for bit the AGW reference's TripletLoss_WRT); and the
+    # DML teacher's side of the symmetric KL, "detached" (the joint branch teaches) or "mutual" (both sides learn)
+    wrt_numerics: Literal["stable", "agw"] = "stable"
+    dml_teacher: Literal["detached", "mutual"] = "detached"
 
     def validate(self) -> None:
         if self.dml not in DML_MODES:
             raise ConfigError(f"loss.dml must be one of {', '.join(DML_MODES)}, got {self.dml!r}")
+        if self.wrt_numerics not in ("stable", "agw"):
+            raise ConfigError(f"loss.wrt_numerics must be 'stable' or 'agw', got {self.wrt_numerics!r}")
+        if self.dml_teacher not in ("detached", "mutual"):
+            raise ConfigError(f"loss.dml_teacher must be 'detached' or 'mutual', got {self.dml_teacher!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.theta1 < 0 or self.theta2 < 0:
@@ -283,12 +304,19 @@ class TrainConfig:
     gamma: float = 0.1
     P: int = 8  # identities per batch
     K: int = 4  # images per identity and modality: a batch is P × (K + K)
+    # the K images of an identity: "balanced" (without replacement when it has ≥ K) or "agw" (always with
+    # replacement, as the AGW/CAJ IdentitySampler)
+    sampler: Literal["balanced", "agw"] = "balanced"
     max_batches: int = 0  # batches per epoch; 0: an epoch as long as the larger modality
     eval_every: int = 10  # evaluate every N epochs (and always at the end); 0: only at the end
     checkpoint_every: int = 0  # also checkpoint every N batches inside an epoch; 0: at epoch ends only
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
     amp: Literal["off", "bf16", "fp16"] = "off"
+    # run mechanics (not part of a run's identity: the same computation, only the kernels' order of floating-point
+    # operations differs; recorded in the run's provenance): NHWC memory layout, torch.compile (inductor) of the
+    # network, CPU threads
     channels_last: bool = False
+    compile: bool = False
     threads: int = 0  # torch CPU threads; 0: leave the default
 
     def validate(self) -> None:
@@ -300,6 +328,8 @@ class TrainConfig:
             raise ConfigError(f"train.amp must be off, bf16 or fp16, got {self.amp!r}")
         if list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"train.milestones must be increasing, got {self.milestones}")
+        if self.sampler not in ("balanced", "agw"):
+            raise ConfigError(f"train.sampler must be 'balanced' or 'agw', got {self.sampler!r}")
 
 
 @dataclass(frozen=True)
@@ -317,7 +347,8 @@ class ExperimentConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
-    NOT_IDENTITY = ("name", "train.eval_every", "train.checkpoint_every", "train.device", "train.threads")
+    NOT_IDENTITY = ("name", "train.eval_every", "train.checkpoint_every", "train.device", "train.threads",
+                    "train.channels_last", "train.compile")
 
     def validate(self) -> None:
         self.data.validate()
@@ -359,11 +390,27 @@ EXPERIMENT_PROFILES: dict[str, dict[str, Any]] = {
     # 5e-4; it beats Adam 3e-3 at the same cost) for 24 epochs, its warm-up and ×0.1 step scaled to that length
     # (16 epochs cost the method 6 points; 32 gain it 2.4 and the baseline 1.2, within a row's usual seed spread of
     # 2-4 points, for a third more time); fusion channels scaled with the width as in the paper (256 = 4 × 64).
+    # Run mechanics chosen by measurement (`make bench`, README): channels-last and torch.compile of the network.
     "cpu": {"model": dict(depth=10, width=16, pretrained=False, fusion_channels=64),
             "train": dict(epochs=24, warmup_epochs=2, milestones=(20,),
-                          P=8, K=4, max_batches=0, eval_every=6, threads=0)},
+                          P=8, K=4, max_batches=0, eval_every=6, threads=0, channels_last=True, compile=True)},
     # the paper (§4.2): ResNet-50 from ImageNet, 288×144, 8 × (4 + 4), 80 epochs of SGD
     "paper": {"model": dict(depth=50, width=64, pretrained=True), "train": dict()},
+}
+
+
+#: The paper's ambiguous readings as switch sets (README, "The paper's ambiguous readings"). ``ours`` is every
+#: switch's default; ``agw`` matches the AGW reference code wherever the paper is silent (the WRT numerics and the
+#: identity sampler; AGW reports the BN-neck feature as we do, and has no DML or fusion to read); the others change
+#: one reading of the method each, for the sensitivity table (notebook 05).
+READINGS: dict[str, dict[str, Any]] = {
+    "ours": {},
+    "agw": {"loss.wrt_numerics": "agw", "train.sampler": "agw"},
+    "wrt-agw": {"loss.wrt_numerics": "agw"},
+    "test-pool": {"model.test_feature": "pool"},
+    "dml-mutual": {"loss.dml_teacher": "mutual"},
+    "no-lsr": {"loss.label_smoothing": 0.0},
+    "fusion-adaptive": {"model.fusion_weights": "adaptive"},
 }
 
 
@@ -423,14 +470,17 @@ def model_config(profile: str) -> ModelConfig:
 
 
 def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, data_root: str | None = None,
-                      **dotted: Any) -> ExperimentConfig:
-    """The full method's configuration in a profile, with dotted overrides
-    (``experiment_config("cpu", **{"loss.dml": "none"})``)."""
+                      readings: str = "ours", **dotted: Any) -> ExperimentConfig:
+    """The full method's configuration in a profile, with a set of :data:`READINGS` of the paper's open points
+    and dotted overrides (``experiment_config("cpu", **{"loss.dml": "none"})``; the overrides win)."""
     check_profile(profile)
+    if readings not in READINGS:
+        raise ConfigError(f"unknown readings {readings!r}; choose one of {', '.join(READINGS)}")
     base = EXPERIMENT_PROFILES[profile]
     data = data_config(profile, resolve_root=False, root=data_root)
     cfg = ExperimentConfig(name=name, profile=profile, seed=seed, data=data,
                            model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
+    dotted = {**READINGS[readings], **dotted}
     cfg = apply_overrides(cfg, dotted) if dotted else cfg
     cfg = dataclasses.replace(cfg, data=with_real_root(cfg.data, profile))  # after `data.dataset` overrides
     cfg.validate()

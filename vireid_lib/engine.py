@@ -14,6 +14,13 @@ record per epoch and per evaluation), ``checkpoint.pt`` (git-ignored) and, once 
 - A non-finite loss stops the run with the epoch, the batch and the loss part.
 - No model selection on the test set: the model evaluated at the end is the last one. Intermediate
   evaluations (every ``eval_every`` epochs) are logged for the learning curves only.
+- A finished run records the fingerprint of the code and data that produced it (:mod:`vireid_lib.fingerprint`);
+  a run whose code or training data have changed since is *stale* and trained again (its old result kept under
+  ``stale/``), one whose test data alone have changed is evaluated again.
+- Run mechanics that change only the order of floating-point operations: the number of CPU threads, channels-last
+  memory and ``torch.compile`` of the network (inductor; the cpu profile uses both, chosen by ``make bench``).
+  On a CPU, kernels are deterministic for a given number of threads, so PyTorch's deterministic mode is used on
+  GPUs only (on a CPU it only fills every new buffer with NaN, and makes compiled code 1.5× slower).
 """
 
 from __future__ import annotations
@@ -31,20 +38,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import fingerprint as fp
 from . import progress
 from .config import ExperimentConfig, asdict
-from .data import IdentitySampler, RegDB, load_images, open_dataset
-from .data.sysu import GALLERY_CAMS
+from .data import IdentitySampler, load_images, open_dataset
 from .errors import CheckpointError, VireidError
-from .evaluation import ProtocolResult, evaluate_regdb, evaluate_sysu
+from .evaluation import evaluate_dataset
 from .io import atomic_path, atomic_write_json, atomic_write_text, stable_hash
 from .losses import total_loss
 from .models import VIReIDNet, build_model
 from .transforms import make_generator, test_transform, to_tensor, train_transform
 
-#: bump when a change alters what training produces, so that stale finished runs are not reused
-TRAINING_VERSION = 1
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 class TrainingDiverged(VireidError, FloatingPointError):
@@ -64,14 +69,20 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 
 def set_determinism(seed: int, device: torch.device, threads: int = 0) -> None:
-    """Seeds and deterministic kernels (``warn_only`` on GPUs, where some kernels have no deterministic form)."""
+    """Seeds, the thread count, and deterministic kernels on GPUs (``warn_only``: some have no deterministic form).
+
+    On a CPU the kernels are deterministic for a fixed number of threads; PyTorch's deterministic mode would only
+    fill every new buffer with NaN and make inductor's code 1.5× slower, so it is off there (a killed run still
+    resumes to the same metrics: a test kills a real training process)."""
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
-    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(False)
 
 
 @dataclass
@@ -85,28 +96,33 @@ class TrainData:
 
 def load_train_data(cfg: ExperimentConfig, verbose: bool = False) -> TrainData:
     ds = open_dataset(cfg.data, verbose=verbose)
-    vis, ir = ds.train(cfg.data.regdb_trial) if isinstance(ds, RegDB) else ds.train()
+    vis, ir = ds.train_lists(cfg.data)
     h, w = cfg.data.height, cfg.data.width
     return TrainData(load_images(vis, h, w), load_images(ir, h, w), vis.labels, ir.labels,
                      int(max(vis.labels.max(), ir.labels.max())) + 1)
 
 
 def data_fingerprint(cfg: ExperimentConfig) -> str:
-    """What identifies the training and test data: the synthetic spec, or the real files' names, sizes, times."""
+    """The data a configuration asks for (part of its run identity): the synthetic spec, or, for real data, the
+    dataset's kind and the names of its training files (not where it lies: a moved dataset, or the same dataset on
+    each machine of a cluster, is the same data). What the files hold is checked by the run's fingerprint."""
     if cfg.data.is_synthetic:
         from .data.synthetic import spec_key
 
-        return stable_hash(spec_key(cfg.data.synthetic, cfg.data.dataset))
-    from .data.cache import cache_key
-
+        key = spec_key(cfg.data.synthetic, cfg.data.dataset)
+        key.pop("generator_version", None)  # the generator itself is in the run's fingerprint
+        return stable_hash(key)
     ds = open_dataset(cfg.data, verbose=False)
-    lists = ds.train(cfg.data.regdb_trial) if isinstance(ds, RegDB) else ds.train()
-    return stable_hash([cache_key(x, cfg.data.height, cfg.data.width) for x in lists])
+    return stable_hash({"dataset": cfg.data.dataset, "train": [(x.name, x.paths) for x in ds.train_lists(cfg.data)]})
 
 
 def run_identity(cfg: ExperimentConfig) -> str:
-    """The hash that names a run: config (minus run mechanics), data fingerprint, training code version."""
-    return stable_hash({"config": cfg.identity(), "data": data_fingerprint(cfg), "training": TRAINING_VERSION})
+    """The hash that names a run: the configuration (minus its name and run mechanics) and the data it asks for.
+    How its numbers were computed (code, data content) is its fingerprint (:mod:`vireid_lib.fingerprint`)."""
+    cfg_id = cfg.identity()
+    if not cfg.data.is_synthetic:
+        cfg_id["data"].pop("root")  # where the real data lie is not what they are
+    return stable_hash({"config": cfg_id, "data": data_fingerprint(cfg)})
 
 
 def build_optimizer(model: VIReIDNet, cfg: ExperimentConfig) -> torch.optim.Optimizer:
@@ -149,7 +165,8 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path, identity: str) -> dict:
-    """Load a checkpoint (weights-only), refusing a corrupt one or one of another configuration."""
+    """Load a checkpoint (weights-only), refusing a corrupt one or one of another configuration (a checkpoint of an
+    older version of the code is the caller's to set aside, see :func:`train`)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -173,7 +190,6 @@ def load_checkpoint(path: Path, identity: str) -> dict:
 # Features and evaluation
 # ---------------------------------------------------------------------------------------------------------
 @torch.no_grad()
-@torch.no_grad()
 def extract_features(model: VIReIDNet, images: np.ndarray, modality: str, device: torch.device,
                      batch_size: int = 256, branch: str | None = None, channels_last: bool = False) -> np.ndarray:
     """L2-normalised embeddings (the test branch by default) of uint8 images (N, H, W, 3)."""
@@ -189,33 +205,17 @@ def extract_features(model: VIReIDNet, images: np.ndarray, modality: str, device
 
 def evaluate(model: VIReIDNet, cfg: ExperimentConfig, device: torch.device, modes: tuple[str, ...] | None = None
              ) -> dict:
-    """The dataset's protocol on the model: SYSU-MM01 all-search (and indoor-search) over ``data.trials``
-    gallery trials, or RegDB visible→thermal and thermal→visible on the configured split.
-    Returns ``{protocol name: result dict}`` (means and stds in percent)."""
+    """The dataset's own protocol on the model (:func:`~vireid_lib.evaluation.evaluate_dataset`): SYSU-MM01
+    all-search (and indoor-search) over ``data.trials`` gallery trials, or RegDB visible→thermal and
+    thermal→visible on the configured split. Returns ``{protocol name: result dict}`` (means, stds in percent)."""
     ds = open_dataset(cfg.data, verbose=False)
     h, w = cfg.data.height, cfg.data.width
-    cl = cfg.train.channels_last
-    results = {}
-    if isinstance(ds, RegDB):
-        tv, tt = ds.test(cfg.data.regdb_trial)
-        fv = extract_features(model, load_images(tv, h, w), "visible", device, channels_last=cl)
-        ft = extract_features(model, load_images(tt, h, w), "infrared", device, channels_last=cl)
-        for direction, name, gallery in (("v2t", "visible-to-thermal", tt), ("t2v", "thermal-to-visible", tv)):
-            m = evaluate_regdb(fv, ft, tv, tt, direction)  # one split: one trial, no spread over trials
-            res = ProtocolResult([m], f"RegDB {name}", {"split": cfg.data.regdb_trial,
-                                                        "chance_R1": 100.0 / len(np.unique(gallery.pids))})
-            results[res.protocol] = res.to_dict()
-        return results
-    query = ds.query()
-    qf = extract_features(model, load_images(query, h, w), "infrared", device, channels_last=cl)
-    cand = ds.gallery_candidates("all")
-    gf = extract_features(model, load_images(cand, h, w), "visible", device, channels_last=cl)
-    for mode in modes or ("all", "indoor"):
-        idx = np.flatnonzero(np.isin(cand.cams, GALLERY_CAMS["indoor"])) if mode == "indoor" else np.arange(len(cand))
-        res = evaluate_sysu(qf, gf[idx], query, cand.subset(idx), mode=mode, shots=cfg.data.sysu_shots,
-                            trials=cfg.data.trials)
-        results[res.protocol] = res.to_dict()
-    return results
+
+    def embed(images) -> np.ndarray:
+        return extract_features(model, load_images(images, h, w), images.modality, device,
+                                channels_last=cfg.train.channels_last)
+
+    return evaluate_dataset(ds, embed, cfg.data, modes)
 
 
 def headline(results: dict) -> dict[str, float]:
@@ -252,27 +252,136 @@ def _set_rng_state(state: dict, gen: torch.Generator) -> None:
 
 def provenance(cfg: ExperimentConfig, device: torch.device) -> dict:
     return {"data": cfg.data.label, "profile": cfg.profile, "seed": cfg.seed, "device": str(device),
-            "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads()}
+            "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads(),
+            "channels_last": cfg.train.channels_last, "compile": cfg.train.compile}
+
+
+def train_step(model: VIReIDNet, forward, opt: torch.optim.Optimizer, scaler, visible: torch.Tensor,
+               infrared: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, cfg, device: torch.device,
+               where: str = "") -> dict[str, float]:
+    """One optimisation step on a sampler batch: the training augmentation (:func:`train_transform`), the network
+    (``forward``: the model, or its compiled version), the loss of Eq. 13 (:func:`total_loss`), backward and the
+    optimiser step. Returns each loss part's value; a non-finite part raises :class:`TrainingDiverged` (naming
+    ``where``) before any weight changes. ``scaler``: a ``GradScaler`` for fp16, or ``None``."""
+    vis, ir = train_transform(visible, infrared, gen, cfg.aug)
+    if cfg.train.channels_last:
+        vis, ir = (x.contiguous(memory_format=torch.channels_last) for x in (vis, ir))
+    with _autocast(device, cfg.train.amp):
+        out = forward(vis, ir)
+        loss, parts = total_loss(out, labels, cfg.loss)
+    values = {k: float(v.detach()) for k, v in parts.items()}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise TrainingDiverged(f"{where}: " + ", ".join(f"{k} = {values[k]}" for k in bad))
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    return values
+
+
+def compiled_forward(model: VIReIDNet, cfg: ExperimentConfig, log: bool = True):
+    """The network's training forward: ``torch.compile`` of the model (inductor) when ``train.compile`` is set, the
+    model itself otherwise. Compilation happens at the first call (about 30 s the first time on this CPU, a few
+    seconds once inductor's on-disk cache holds the graph); if it fails (no C++ compiler, say), training goes on
+    with the plain model and says so (the same computation, in another order of floating-point operations)."""
+    if not cfg.train.compile:
+        return model
+    torch._dynamo.reset()  # a fresh model each run: no guard of an earlier run's model, no recompile limit
+    compiled = torch.compile(model, dynamic=False)
+    state = {"fn": compiled}
+
+    def forward(vis, ir):
+        if state["fn"] is compiled:
+            try:
+                return compiled(vis, ir)
+            except Exception as e:  # noqa: BLE001 - any failure of the compiler stack: fall back, loudly
+                progress.line(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                              f"training with the uncompiled model (set train.compile=false to skip the attempt)",
+                              True)
+                state["fn"] = model
+        return state["fn"](vis, ir)
+
+    return forward
 
 
 def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: bool = True,
           stop_after_batches: int | None = None) -> dict:
     """Train (or resume, or return the finished result of) the run in ``run_dir``; returns ``final.json``.
 
-    ``stop_after_batches`` stops early after that many batches in this call, without finishing the run
-    (used by tests to simulate an interruption at an exact point).
+    A finished run whose fingerprint (:mod:`vireid_lib.fingerprint`) differs from today's is stale: trained again
+    (code or training data changed; the old result is kept under ``stale/``) or evaluated again with its trained
+    model (test data changed). ``stop_after_batches`` stops early after that many batches in this call, without
+    finishing the run (used by tests to simulate an interruption at an exact point).
     """
     cfg.validate()
     run_dir = Path(run_dir)
     final_path = run_dir / "final.json"
-    if final_path.exists():
-        return json.loads(final_path.read_text())
+    if final_path.exists() and run_staleness(cfg, run_dir) is None:
+        return read_final(final_path)
     identity = run_identity(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     with _run_lock(run_dir, log):
-        if final_path.exists():  # finished by another process while we waited for the lock
-            return json.loads(final_path.read_text())
+        if final_path.exists():  # finished (maybe by another process while we waited for the lock)
+            why = run_staleness(cfg, run_dir)
+            if why is None:
+                return read_final(final_path)
+            if why == "test data" and (run_dir / "model.pt").exists():
+                return _reevaluate(cfg, run_dir, log)
+            _set_aside(run_dir, why, log)
         return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches)
+
+
+def read_final(path: Path) -> dict:
+    """A finished run's ``final.json``, or a :class:`CheckpointError` naming it when it cannot be read."""
+    try:
+        d = json.loads(Path(path).read_text())
+        if not isinstance(d, dict) or "results" not in d:
+            raise ValueError("no 'results' entry")
+        return d
+    except (ValueError, OSError) as e:
+        raise CheckpointError(f"{path} is not a readable run result ({type(e).__name__}: {str(e)[:200]}). Restore it "
+                              f"(`git checkout -- {path}` for a committed run) or delete it to train the run "
+                              f"again.") from None
+
+
+def run_staleness(cfg: ExperimentConfig, run_dir: Path) -> str | None:
+    """Why the finished run in ``run_dir`` no longer describes ``cfg`` with today's code and data ("code",
+    "train data", "test data"), or ``None`` when it does (:func:`vireid_lib.fingerprint.staleness`)."""
+    recorded = read_final(Path(run_dir) / "final.json").get("fingerprint")
+    return fp.staleness(recorded, fp.fingerprint(cfg))
+
+
+def _set_aside(run_dir: Path, why: str, log: bool) -> None:
+    """Move a stale run's result (and weights) to ``stale/<fingerprint>/``: nothing is lost, nothing is reused."""
+    final = read_final(run_dir / "final.json")
+    dest = run_dir / "stale" / str((final.get("fingerprint") or {}).get("code", "unversioned"))
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("model.pt", "metrics.jsonl", "final.json"):  # final.json last: until then the run looks finished
+        if (run_dir / name).exists():
+            os.replace(run_dir / name, dest / name)
+    progress.line(f"{run_dir.name}: the finished result is stale ({why} changed since); kept in {dest}, training "
+                  f"again", log)
+
+
+def _reevaluate(cfg: ExperimentConfig, run_dir: Path, log: bool) -> dict:
+    """Evaluate a finished run's trained model on today's test data (its training is still valid)."""
+    final = read_final(run_dir / "final.json")
+    device = resolve_device(cfg.train.device)
+    model = load_model(cfg, run_dir, device)
+    t0 = time.perf_counter()
+    results = evaluate(model, cfg, device)
+    previous = {"headline": final["headline"], "fingerprint": final.get("fingerprint")}
+    final.update(results=results, headline=headline(results), fingerprint=fp.fingerprint(cfg),
+                 eval_seconds=time.perf_counter() - t0, reevaluated=previous)
+    atomic_write_json(run_dir / "final.json", final)
+    progress.line(f"{run_dir.name}: the test data changed since this run finished; evaluated again: "
+                  f"{_fmt(final['headline'])}", log)
+    return final
 
 
 @contextlib.contextmanager
@@ -306,9 +415,11 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
 
     device = resolve_device(cfg.train.device)
     set_determinism(cfg.seed, device, cfg.train.threads)
+    prints = fp.fingerprint(cfg)
     data = load_train_data(cfg, verbose=log)
     t = cfg.train
-    sampler = IdentitySampler(data.visible_labels, data.infrared_labels, t.P, t.K, seed=cfg.seed)
+    sampler = IdentitySampler(data.visible_labels, data.infrared_labels, t.P, t.K, seed=cfg.seed,
+                              replacement=t.sampler)
     n_batches = min(len(sampler), t.max_batches) if t.max_batches else len(sampler)
     model = build_model(cfg.model, data.num_classes, cfg.data.height, cfg.data.width).to(device)
     if t.channels_last:
@@ -321,23 +432,30 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     start_epoch, start_batch, acc = 0, 0, {}
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, identity)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        try:
-            _set_rng_state(state["rng"], gen)
-        except RuntimeError as e:
-            raise CheckpointError(
-                f"checkpoint {ckpt_path} was written on another kind of device than {device} ({e}); resume it with "
-                f"the train.device it started on, or move the checkpoint away to start again"
-            ) from None
-        start_epoch, start_batch, acc = state["epoch"], state["batch"], state["accumulators"]
-        history = state["history"]
-        progress.line(f"resuming {run_dir.name} at epoch {start_epoch}, batch {start_batch}", log)
+        if fp.staleness(state.get("fingerprint"), prints) in ("code", "train data"):
+            stale = ckpt_path.with_name("checkpoint.stale.pt")
+            os.replace(ckpt_path, stale)
+            progress.line(f"{run_dir.name}: the checkpoint was written by other code or data than today's; moved "
+                          f"to {stale.name}, starting again", log)
+        else:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            scaler.load_state_dict(state["scaler"])
+            try:
+                _set_rng_state(state["rng"], gen)
+            except RuntimeError as e:
+                raise CheckpointError(
+                    f"checkpoint {ckpt_path} was written on another kind of device than {device} ({e}); resume it "
+                    f"with the train.device it started on, or move the checkpoint away to start again"
+                ) from None
+            start_epoch, start_batch, acc = state["epoch"], state["batch"], state["accumulators"]
+            history = state["history"]
+            progress.line(f"resuming {run_dir.name} at epoch {start_epoch}, batch {start_batch}", log)
+    forward = compiled_forward(model, cfg, log)
 
     def checkpoint(epoch: int, batch: int, accumulators: dict) -> None:
         save_checkpoint(ckpt_path, {
-            "format": CHECKPOINT_FORMAT, "identity": identity, "epoch": epoch, "batch": batch,
+            "format": CHECKPOINT_FORMAT, "identity": identity, "fingerprint": prints, "epoch": epoch, "batch": batch,
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
             "rng": _rng_state(gen), "accumulators": accumulators, "history": history})
         atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
@@ -357,36 +475,27 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
             if b >= n_batches:
                 break
             t0 = time.perf_counter()
-            vis = to_tensor(data.visible[vi], device)
-            ir = to_tensor(data.infrared[ii], device)
-            vis, ir = train_transform(vis, ir, gen, cfg.aug)
-            if t.channels_last:
-                vis, ir = (x.contiguous(memory_format=torch.channels_last) for x in (vis, ir))
             labels = torch.cat([vis_lab[vi], ir_lab[ii]]).to(device)
-            with _autocast(device, t.amp):
-                out = model(vis, ir)
-                loss, parts = total_loss(out, labels, cfg.loss)
-            values = {k: float(v.detach()) for k, v in parts.items()}
-            bad = [k for k, v in values.items() if not math.isfinite(v)]
-            if bad:
+            try:
+                values = train_step(model, forward, opt, scaler if scaler.is_enabled() else None,
+                                    to_tensor(data.visible[vi], device), to_tensor(data.infrared[ii], device),
+                                    labels, gen, cfg, device, where=f"run {run_dir.name}")
+            except TrainingDiverged as e:
                 raise TrainingDiverged(
                     f"run {run_dir.name}: the loss became non-finite at epoch {epoch + 1}, batch {b + 1}: "
-                    + ", ".join(f"{k} = {values[k]}" for k in bad)
+                    + str(e).split(": ", 1)[-1]
                     + f". Lower the learning rate (train.lr={t.lr}) or check the data; the last checkpoint "
                     f"is kept, so the run resumes from it once the cause is fixed."
-                )
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+                ) from None
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v
             sums["total"] = sums.get("total", 0.0) + sum(values.values())
             seen += len(labels)
             seconds += time.perf_counter() - t0
-            bar.set_postfix_str(f"loss {sum(values.values()):.3f} ("
-                                + " ".join(f"{k}={v:.2f}" for k, v in values.items())
-                                + f") · {seen / max(seconds, 1e-9):.0f} img/s")
+            if progress_bar:
+                bar.set_postfix_str(f"loss {sum(values.values()):.3f} ("
+                                    + " ".join(f"{k}={v:.2f}" for k, v in values.items())
+                                    + f") · {seen / max(seconds, 1e-9):.0f} img/s")
             done_batches += 1
             state_acc = {"sums": sums, "images": seen, "seconds": seconds}
             if t.checkpoint_every and (b + 1) % t.checkpoint_every == 0 and b + 1 < n_batches:
@@ -413,7 +522,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     t0 = time.perf_counter()
     results = evaluate(model, cfg, device)
     final = {"identity": identity, "name": cfg.name, "results": results, "headline": headline(results),
-             "num_classes": data.num_classes,
+             "num_classes": data.num_classes, "fingerprint": prints,
              "history": history, "provenance": provenance(cfg, device), "eval_seconds": time.perf_counter() - t0,
              "train_seconds": sum(h.get("seconds", 0.0) for h in history)}
     with atomic_path(run_dir / "model.pt", suffix=".pt") as tmp:

@@ -223,5 +223,51 @@ def evaluate_regdb(visible_feats: np.ndarray, thermal_feats: np.ndarray, visible
                         sysu_camera_rule=False, unique_ids=False)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Each dataset's protocol, run on a model's embeddings
+# ---------------------------------------------------------------------------------------------------------
+def _sysu_protocol(ds, embed, data_cfg, modes) -> dict[str, dict]:
+    """SYSU-MM01: all-search (and indoor-search) single- or multi-shot, ``data_cfg.trials`` gallery trials."""
+    from .data.sysu import GALLERY_CAMS
+
+    query, cand = ds.test_lists(data_cfg)
+    qf, gf = embed(query), embed(cand)
+    out = {}
+    for mode in modes or ("all", "indoor"):
+        idx = np.flatnonzero(np.isin(cand.cams, GALLERY_CAMS[mode])) if mode == "indoor" else np.arange(len(cand))
+        res = evaluate_sysu(qf, gf[idx], query, cand.subset(idx), mode=mode, shots=data_cfg.sysu_shots,
+                            trials=data_cfg.trials)
+        out[res.protocol] = res.to_dict()
+    return out
+
+
+def _regdb_protocol(ds, embed, data_cfg, modes) -> dict[str, dict]:
+    """RegDB, the configured split: visible→thermal and thermal→visible (one split: no spread over trials)."""
+    tv, tt = ds.test_lists(data_cfg)
+    fv, ft = embed(tv), embed(tt)
+    out = {}
+    for direction, name, gallery in (("v2t", "visible-to-thermal", tt), ("t2v", "thermal-to-visible", tv)):
+        m = evaluate_regdb(fv, ft, tv, tt, direction)
+        res = ProtocolResult([m], f"RegDB {name}", {"split": data_cfg.regdb_trial,
+                                                    "chance_R1": 100.0 / len(np.unique(gallery.pids))})
+        out[res.protocol] = res.to_dict()
+    return out
+
+
+#: each dataset reader names its protocol (``PROTOCOL``); a new dataset adds its own here
+PROTOCOLS = {"sysu": _sysu_protocol, "regdb": _regdb_protocol}
+
+
+def evaluate_dataset(ds, embed, data_cfg, modes: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """The protocol the dataset reader ``ds`` declares, on the embeddings ``embed(image_list)`` returns (one row per
+    image, in list order). ``modes``: SYSU-MM01's search modes (default all and indoor). Returns
+    ``{protocol name: result dict}`` (means and stds in percent)."""
+    name = getattr(ds, "PROTOCOL", None)
+    if name not in PROTOCOLS:
+        raise ValueError(f"{type(ds).__name__} declares no known evaluation protocol (PROTOCOL = {name!r}); "
+                         f"known: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name](ds, embed, data_cfg, modes)
+
+
 __all__ = ["Metrics", "ProtocolResult", "ranking", "top_k", "rank_metrics", "distance", "sysu_gallery_trial",
-           "evaluate_sysu", "evaluate_regdb", "RANKS"]
+           "evaluate_sysu", "evaluate_regdb", "evaluate_dataset", "PROTOCOLS", "RANKS"]

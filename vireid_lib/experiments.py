@@ -1,25 +1,27 @@
 """The run registry: an experiment is a config; its folder is named by the hash of that config.
 
 ``results/runs/<profile>/<identity>/`` holds ``config.json``, ``metrics.jsonl`` and, once finished,
-``final.json`` (committed: readers see every number's run) and ``model.pt`` / ``checkpoint.pt`` (git-ignored).
-The identity hashes everything that changes the result (config without its name and run mechanics, the
-data's fingerprint, the training code's version): a finished run is never trained again, an unfinished one
-resumes, and two table rows with the same settings share one run.
+``final.json`` (committed: readers see every number's run) and ``model.pt`` / ``checkpoint.pt`` (git-ignored,
+except the weights of the few models that figures are drawn from). The identity hashes what was asked for (the
+config without its name and run mechanics, and the data it names): two table rows with the same settings share one
+run, an unfinished run resumes, and a finished one is not trained again unless it is *stale*: its recorded
+fingerprint (:mod:`vireid_lib.fingerprint`: the code and data that computed it) differs from today's, in which case
+the tables mark it and the grid trains it again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import warnings
 from pathlib import Path
 
 from .config import ExperimentConfig
-from .engine import load_model, run_identity, train
+from .engine import load_model, read_final, run_identity, run_staleness, train
 from .errors import VireidError
 from .grids import DEFAULT_SEEDS, Row, rows
 from .io import atomic_path
 from .paths import runs_dir
+from .workers import worker_init
 
 
 def run_path(cfg: ExperimentConfig) -> Path:
@@ -27,7 +29,16 @@ def run_path(cfg: ExperimentConfig) -> Path:
 
 
 def is_finished(cfg: ExperimentConfig) -> bool:
-    return (run_path(cfg) / "final.json").exists()
+    """The run has a result computed by today's code and data (a stale result does not count)."""
+    return (run_path(cfg) / "final.json").exists() and run_staleness(cfg, run_path(cfg)) is None
+
+
+def status(cfg: ExperimentConfig) -> str:
+    """``"finished"``, ``"stale (<what> changed)"`` or ``"pending"``."""
+    if not (run_path(cfg) / "final.json").exists():
+        return "pending"
+    why = run_staleness(cfg, run_path(cfg))
+    return "finished" if why is None else f"stale ({why} changed)"
 
 
 def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> dict:
@@ -36,8 +47,12 @@ def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> d
 
 
 def load_result(cfg: ExperimentConfig) -> dict | None:
+    """The run's ``final.json`` (``None`` when it has not finished), with ``"stale"``: why its numbers no longer
+    describe today's code or data, or ``None``."""
     path = run_path(cfg) / "final.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    return {**read_final(path), "stale": run_staleness(cfg, run_path(cfg))}
 
 
 def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True):
@@ -51,7 +66,7 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
             scratch = path / "retrain"
             if (scratch / "final.json").exists() and not (scratch / "model.pt").exists():
                 shutil.rmtree(scratch)  # a retrain whose weights were lost: do it again
-            committed = json.loads((path / "final.json").read_text())
+            committed = read_final(path / "final.json")
             # CPU results depend on the number of threads (reduction order): retrain with the committed run's
             with _num_threads(committed.get("provenance", {}).get("threads", 0)):
                 again = train(cfg, scratch, progress_bar=progress_bar)
@@ -127,25 +142,6 @@ def shard(configs: list[ExperimentConfig], index: int, count: int) -> list[Exper
     return configs[index::count]
 
 
-def _worker_init(queue, threads: int, parent: int) -> None:
-    import os
-    import threading
-    import time
-
-    import torch
-
-    slot = queue.get()
-    os.environ["VIREID_WORKER_SLOT"] = str(slot)
-    torch.set_num_threads(threads)
-
-    def exit_with_parent() -> None:  # a killed grid must not leave workers training on (and holding run locks)
-        while os.getppid() == parent:  # the grid's pid, passed in: it may have died before this worker started
-            time.sleep(1.0)
-        os._exit(1)  # the run keeps its last checkpoint and resumes with the next grid
-
-    threading.Thread(target=exit_with_parent, daemon=True).start()
-
-
 def _run_one(cfg: ExperimentConfig) -> tuple[str, dict]:
     import os
 
@@ -214,7 +210,7 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
         for i in range(workers):
             queue.put(i)
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init,
                                  initargs=(queue, threads, os.getpid())) as ex:
             pending = list(todo)
             running = {}

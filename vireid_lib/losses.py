@@ -27,7 +27,8 @@ def id_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float =
     return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
 
 
-def symmetric_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
+def symmetric_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor, detach_teacher: bool = True
+                 ) -> torch.Tensor:
     """½ [D_KL(p_t ‖ p_s) + D_KL(p_s ‖ p_t)], averaged over the batch, with the teacher side detached.
 
     Eqs. 5–6 with t = joint and s = global (L_KD1) or fusion (L_KD2). Which side is detached, and why: the
@@ -36,8 +37,9 @@ def symmetric_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> 
     smoothing regularisation terms" for them). So the gradient of L_KD reaches the student branch only; the
     joint branch learns from its own identity loss and WRT. This is also what deep mutual learning does
     (Zhang et al., 2018): each network is trained towards the other's prediction taken as a fixed target.
+    ``detach_teacher=False`` is the other reading (``loss.dml_teacher="mutual"``): both sides learn from the term.
     """
-    log_t = F.log_softmax(teacher_logits.detach(), dim=1)
+    log_t = F.log_softmax(teacher_logits.detach() if detach_teacher else teacher_logits, dim=1)
     log_s = F.log_softmax(student_logits, dim=1)
     p_t, p_s = log_t.exp(), log_s.exp()
     kl_ts = (p_t * (log_t - log_s)).sum(1)  # D_KL(p_t ‖ p_s)
@@ -45,7 +47,7 @@ def symmetric_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> 
     return 0.5 * (kl_ts + kl_st).mean()
 
 
-def dml_loss(out: dict[str, BranchOutput], mode: str) -> dict[str, torch.Tensor]:
+def dml_loss(out: dict[str, BranchOutput], mode: str, teacher: str = "detached") -> dict[str, torch.Tensor]:
     """Eqs. 5–6: the mutual-learning terms of a DML mode (Table 4), by name (``kd1`` weighs with θ1, ``kd2``
     with θ2).
 
@@ -53,18 +55,23 @@ def dml_loss(out: dict[str, BranchOutput], mode: str) -> dict[str, torch.Tensor]
     - ``joint-to-global``: only L_KD1; ``joint-to-fusion``: only L_KD2;
     - ``global-to-fusion``: the global branch teaches the fusion branch (weighed by θ2), no joint teacher;
     - ``none``: no term.
+
+    ``teacher``: "detached" (the teacher's side of each term is a fixed target) or "mutual" (both sides learn).
     """
     if mode not in DML_MODES:
         raise ValueError(f"unknown DML mode {mode!r}: set loss.dml to one of {', '.join(DML_MODES)}")
+    if teacher not in ("detached", "mutual"):
+        raise ValueError(f"unknown DML teacher reading {teacher!r}: use 'detached' or 'mutual'")
+    detach = teacher == "detached"
     if mode == "none":
         return {}
     if mode == "global-to-fusion":
-        return {"kd2": symmetric_kl(out["global"].logits, out["fusion"].logits)}
+        return {"kd2": symmetric_kl(out["global"].logits, out["fusion"].logits, detach)}
     terms = {}
     if mode in ("joint-to-both", "joint-to-global"):
-        terms["kd1"] = symmetric_kl(out["joint"].logits, out["global"].logits)
+        terms["kd1"] = symmetric_kl(out["joint"].logits, out["global"].logits, detach)
     if mode in ("joint-to-both", "joint-to-fusion"):
-        terms["kd2"] = symmetric_kl(out["joint"].logits, out["fusion"].logits)
+        terms["kd2"] = symmetric_kl(out["joint"].logits, out["fusion"].logits, detach)
     return terms
 
 
@@ -87,7 +94,25 @@ def softmax_weights(dist: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return e / (e.sum(dim=1, keepdim=True) + 1e-6)
 
 
-def wrt_loss(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def softmax_weights_agw(dist: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Eq. 12's weights exactly as the AGW reference computes them (``loss.wrt_numerics="agw"``): shifted by the
+    row maximum of ``dist * mask`` (masked entries count as 0), exponentiated, multiplied by the mask, normalised
+    with ``+1e-6`` in the denominator. Underflows to all-zero weights once distances exceed ~14 (see
+    :func:`softmax_weights`)."""
+    max_v = torch.max(dist * mask, dim=1, keepdim=True)[0]
+    e = torch.exp(dist - max_v) * mask
+    return e / (e.sum(dim=1, keepdim=True) + 1e-6)
+
+
+def pairwise_distance_agw(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances as the AGW reference's ``pdist_torch``: ‖a‖² + ‖b‖² − 2a·b, clamped at 1e-12, square
+    root (``torch.cdist`` computes the same distances in another order of operations)."""
+    sq = (x * x).sum(dim=1, keepdim=True)
+    d2 = (sq + sq.t()).addmm(x, x.t(), beta=1, alpha=-2)
+    return d2.clamp(min=1e-12).sqrt()
+
+
+def wrt_loss(features: torch.Tensor, labels: torch.Tensor, numerics: str = "stable") -> torch.Tensor:
     """Eqs. 11–12: weighted regularisation triplet loss, as the AGW reference (``TripletLoss_WRT``) computes it.
 
     Over the whole batch (both modalities; each anchor counts itself among its positives): Euclidean
@@ -100,16 +125,25 @@ def wrt_loss(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     negatives most; the reference, and the idea of a hard-mining weight, use exp(−d^n) (the closest negatives
     weigh most). We follow the reference. Eq. 11 also writes one weighted triplet (i, j, k) at a time; the
     reference weighs and sums the distances first, then applies the soft margin once per anchor, as we do.
+
+    ``numerics="agw"`` is the reference bit for bit: its distance (:func:`pairwise_distance_agw`), its softmax
+    (:func:`softmax_weights_agw`) and its ``SoftMarginLoss`` (which overflows to inf where ``softplus`` does not).
     """
-    dist = torch.cdist(features, features)  # (N, N) Euclidean
+    if numerics not in ("stable", "agw"):
+        raise ValueError(f"unknown WRT numerics {numerics!r}: use 'stable' or 'agw'")
+    agw = numerics == "agw"
+    dist = pairwise_distance_agw(features) if agw else torch.cdist(features, features)  # (N, N) Euclidean
     same = labels[:, None].eq(labels[None, :]).float()
     diff = 1.0 - same
     dist_ap, dist_an = dist * same, dist * diff
-    w_ap = softmax_weights(dist_ap, same)
-    w_an = softmax_weights(-dist_an, diff)
+    weights = softmax_weights_agw if agw else softmax_weights
+    w_ap = weights(dist_ap, same)
+    w_an = weights(-dist_an, diff)
     furthest_positive = (dist_ap * w_ap).sum(1)
     closest_negative = (dist_an * w_an).sum(1)
-    return F.softplus(furthest_positive - closest_negative).mean()  # = SoftMarginLoss(d_n − d_p, +1)
+    if agw:  # SoftMarginLoss as the reference: log(1 + exp(−x)) written out, inf once d_p − d_n ≳ 88
+        return F.soft_margin_loss(closest_negative - furthest_positive, torch.ones_like(furthest_positive))
+    return F.softplus(furthest_positive - closest_negative).mean()  # = SoftMarginLoss(d_n − d_p, +1), stable
 
 
 def total_loss(out: dict[str, BranchOutput], labels: torch.Tensor, cfg: LossConfig
@@ -128,13 +162,13 @@ def total_loss(out: dict[str, BranchOutput], labels: torch.Tensor, cfg: LossConf
             parts["id_global"] = id_loss(out["global"].logits, labels, cfg.label_smoothing)
             parts["id_fusion"] = id_loss(out["fusion"].logits, labels, cfg.label_smoothing)
         parts["id_joint"] = id_loss(out["joint"].logits, labels)
-        for name, term in dml_loss(out, cfg.dml).items():
+        for name, term in dml_loss(out, cfg.dml, cfg.dml_teacher).items():
             parts[name] = (cfg.theta1 if name == "kd1" else cfg.theta2) * term
         if cfg.wrt:
-            parts["wrt"] = wrt_loss(out["joint"].pooled, labels)
+            parts["wrt"] = wrt_loss(out["joint"].pooled, labels, cfg.wrt_numerics)
     else:
         parts["id_global"] = id_loss(out["global"].logits, labels, cfg.label_smoothing)
         if cfg.wrt:
-            parts["wrt"] = wrt_loss(out["global"].pooled, labels)
+            parts["wrt"] = wrt_loss(out["global"].pooled, labels, cfg.wrt_numerics)
     total = torch.stack(list(parts.values())).sum()
     return total, parts

@@ -32,7 +32,8 @@ METRICS = ("R1", "R10", "R20", "mAP", "mINP")
 
 
 def grid_long(grid: str, profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None):
-    """Tidy results of a grid: one line per (row, seed, metric) for every finished run (the table's truth)."""
+    """Tidy results of a grid: one line per (row, seed, metric) for every finished run (the table's truth);
+    ``stale`` says why a run's numbers no longer describe today's code or data (empty when they do)."""
     from .engine import run_identity
     from .experiments import grid_runs, load_result
 
@@ -41,18 +42,16 @@ def grid_long(grid: str, profile: str, seeds: tuple[int, ...] | None = None, dat
         res = load_result(cfg)
         if res is None:
             continue
+        common = {"table": row.table, "row": row.name, "x": row.x, "seed": seed, "run": run_identity(cfg),
+                  "data": res["provenance"]["data"], "profile": profile, "stale": res["stale"] or ""}
         for protocol, r in res["results"].items():
             for m in METRICS:
                 if m in r["mean"]:
-                    recs.append({"table": row.table, "row": row.name, "x": row.x, "seed": seed,
-                                 "protocol": protocol, "metric": m, "value": r["mean"][m],
-                                 "run": run_identity(cfg), "data": res["provenance"]["data"], "profile": profile})
+                    recs.append({**common, "protocol": protocol, "metric": m, "value": r["mean"][m]})
             if "chance_R1" in r:  # rank-1 of a random ranking: 100 / number of gallery identities
-                recs.append({"table": row.table, "row": row.name, "x": row.x, "seed": seed, "protocol": protocol,
-                             "metric": "chance R1", "value": r["chance_R1"], "run": run_identity(cfg),
-                             "data": res["provenance"]["data"], "profile": profile})
+                recs.append({**common, "protocol": protocol, "metric": "chance R1", "value": r["chance_R1"]})
     return pd.DataFrame(recs, columns=["table", "row", "x", "seed", "protocol", "metric", "value", "run", "data",
-                                       "profile"])
+                                       "profile", "stale"])
 
 
 def _main_protocol(long: pd.DataFrame) -> str:

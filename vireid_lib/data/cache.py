@@ -1,16 +1,22 @@
 """Preprocessing cache: every image of an :class:`ImageList` decoded and resized once into a memory-mapped array.
 
 Like the reference ``pre_process_sysu.py`` (uint8 arrays of shape (N, 288, 144, 3), Lanczos resize), but
-keyed and safe: the file name carries a hash of the image list, each file's size and modification time and
-the target size, so a changed dataset or size builds a new cache (stale ones are never read); the array is
-written to a temporary file and renamed into place only when complete, under a lock, so a crash or a
-concurrent builder never leaves a half-written cache that looks whole.
+keyed and safe: the file name carries a hash of the image list, each file's *content* and the target size, so a
+changed dataset or size builds a new cache (stale ones are never read, even when an image is replaced by another
+of the same size with its modification time restored); the array is written to a temporary file and renamed into
+place only when complete, under a lock, so a crash or a concurrent builder never leaves a half-written cache that
+looks whole.
+
+Content hashes (:func:`file_digests`) are computed once per file and remembered under the file's inode, size,
+modification and change times (``data/cache/digests-*.json``): restoring a modification time changes the change
+time, so a replaced file is hashed again; an untouched dataset costs one ``stat`` per file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,19 +24,46 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..io import atomic_path, stable_hash
+from ..io import atomic_path, atomic_write_json, sha256_file, stable_hash
 from ..paths import cache_dir
 from .common import ImageList, load_resized
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+
+def file_digests(images: ImageList) -> list[str]:
+    """The sha256 (hex, 32 characters) of every file of ``images``, in list order, remembered under each file's
+    (inode, size, mtime, ctime) so that only new or changed files are read."""
+    root = images.root.resolve()
+    index_path = cache_dir() / f"digests-{stable_hash(str(root), n=12)}.json"
+    try:
+        index = json.loads(index_path.read_text())
+    except (FileNotFoundError, ValueError, OSError):
+        index = {}
+    out, changed = [], False
+    for rel in images.paths:
+        path = root / rel
+        try:
+            st = path.stat()
+        except OSError as e:
+            raise DataError(f"{path}: cannot read this image file ({e.strerror or e}); it is listed by the dataset "
+                            f"under {root}. Restore it (or fix the dataset's lists).") from None
+        stamp = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        known = index.get(rel)
+        if known is None or known[:4] != stamp:
+            known = stamp + [sha256_file(path)[:32]]
+            index[rel] = known
+            changed = True
+        out.append(known[4])
+    if changed:
+        with contextlib.suppress(OSError):  # a read-only data folder: hashed again next time
+            atomic_write_json(index_path, index)
+    return out
 
 
 def cache_key(images: ImageList, height: int, width: int) -> str:
-    stats = []
-    for p in images.paths:
-        st = (images.root / p).stat()
-        stats.append((p, st.st_size, st.st_mtime_ns))
-    return stable_hash({"v": CACHE_VERSION, "root": str(images.root.resolve()), "files": stats,
+    """What names a cache file: the list's name and file names, each file's content hash, the size, the resampler."""
+    return stable_hash({"v": CACHE_VERSION, "files": list(zip(images.paths, file_digests(images), strict=True)),
                         "size": [height, width], "resample": "lanczos"}, n=16)
 
 

@@ -20,6 +20,10 @@ CAMS = {"visible": 1, "thermal": 2}
 
 
 class RegDB:
+    """The RegDB layout under ``root``; its evaluation protocol is ``PROTOCOL`` (one split per run)."""
+
+    PROTOCOL = "regdb"
+
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
@@ -74,6 +78,14 @@ class RegDB:
             raise DataError(f"{self.root / 'idx'}: train_visible_{trial}.txt and train_thermal_{trial}.txt list "
                             f"different identities")
         return vis, th
+
+    def train_lists(self, data_cfg) -> tuple[ImageList, ImageList]:
+        """The training images of a data configuration's split (``data_cfg.regdb_trial``): (visible, thermal)."""
+        return self.train(data_cfg.regdb_trial)
+
+    def test_lists(self, data_cfg) -> tuple[ImageList, ImageList]:
+        """What the protocol embeds for a data configuration's split: (visible, thermal) test images."""
+        return self.test(data_cfg.regdb_trial)
 
     def test(self, trial: int) -> tuple[ImageList, ImageList]:
         """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal."""

@@ -29,7 +29,11 @@ class SYSUMM01:
     ``holdout="test"`` (the standard protocol): training on the train ∪ val ids, queries and gallery from the
     test ids. ``holdout="val"``: training on the train ids only, queries and gallery from the val ids, the
     same protocol otherwise: for choosing settings without looking at the test set.
+
+    Its evaluation protocol is ``PROTOCOL`` (:mod:`vireid_lib.evaluation` runs it on :meth:`test_lists`).
     """
+
+    PROTOCOL = "sysu"
 
     def __init__(self, root: str | Path, holdout: str = "test"):
         if holdout not in ("test", "val"):
@@ -135,6 +139,15 @@ class SYSUMM01:
                     f"{', '.join(map(str, cams))}) under {self.root}; each training identity needs both modalities"
                 )
         return vis, ir
+
+    def train_lists(self, data_cfg=None) -> tuple[ImageList, ImageList]:
+        """The training images of a data configuration: (visible, infrared) (:meth:`train`)."""
+        return self.train()
+
+    def test_lists(self, data_cfg=None) -> tuple[ImageList, ImageList]:
+        """What the protocol embeds: (queries, every all-search gallery candidate); indoor-search and each trial's
+        gallery are subsets of the candidates."""
+        return self.query(), self.gallery_candidates("all")
 
     def query(self) -> ImageList:
         """All infrared images (cameras 3 and 6) of the test identities (val identities when holding out val):

@@ -44,7 +44,7 @@ class VIReIDNet(nn.Module):
         self.fusion = None
         if cfg.fusion_layers:
             self.fusion = FusionModule(ch, feature_sizes(height, width, cfg.last_stride), cfg.fusion_layers,
-                                       cfg.fusion_channels)
+                                       cfg.fusion_channels, getattr(cfg, "fusion_weights", "learned"))
             self.fusion_head = BNNeckHead(self.fusion.out_channels, num_classes)
             self.joint_head = BNNeckHead(ch[4] + self.fusion.out_channels, num_classes)
 
@@ -71,12 +71,18 @@ class VIReIDNet(nn.Module):
             out["joint"] = self.joint_head(torch.cat([v_global, v_fusion], dim=1))  # Eq. 3
         return out
 
-    def embed(self, images: torch.Tensor, modality: str, branch: str | None = None) -> torch.Tensor:
-        """L2-normalised BN-neck embedding of one modality's images (``branch``: default the test branch)."""
+    def embed(self, images: torch.Tensor, modality: str, branch: str | None = None, feature: str | None = None
+              ) -> torch.Tensor:
+        """L2-normalised embedding of one modality's images: ``branch`` (default the test branch), ``feature``
+        "bn" (the BN-neck output) or "pool" (V before it); default ``model.test_feature``."""
         if modality not in ("visible", "infrared"):
             raise ValueError(f"modality must be 'visible' or 'infrared', got {modality!r}")
+        feature = feature or getattr(self.cfg, "test_feature", "bn")
+        if feature not in ("bn", "pool"):
+            raise ValueError(f"feature must be 'bn' or 'pool', got {feature!r}")
         out = self(images, None) if modality == "visible" else self(None, images)
-        return F.normalize(out[branch or self.test_branch].bn, dim=1)
+        o = out[branch or self.test_branch]
+        return F.normalize(o.bn if feature == "bn" else o.pooled, dim=1)
 
 
 def build_model(cfg: ModelConfig, num_classes: int, height: int, width: int) -> VIReIDNet:

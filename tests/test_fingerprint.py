@@ -1,0 +1,139 @@
+"""Stale runs are never reused: a change of the training numerics marks exactly the affected runs stale, a refactor
+that computes the same numbers marks none; a stale run is trained again (its old result kept), a run whose test data
+alone changed is evaluated again."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vireid_lib import engine, losses
+from vireid_lib import fingerprint as fp
+from vireid_lib.config import experiment_config
+from vireid_lib.grids import TABLE1
+
+
+def smoke(**kw):
+    return experiment_config("smoke", **kw)
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch, tmp_path):
+    """Fingerprints computed again (not read from the process or disk caches), as after an edit of the code."""
+    monkeypatch.setenv("VIREID_DATA_DIR", str(tmp_path / "data"))
+    fp._code_fingerprint_cached.cache_clear()
+    yield
+    fp._code_fingerprint_cached.cache_clear()
+
+
+def _recompute(cfg) -> str:
+    """The code fingerprint traced again now (neither the process's nor the disk's cache)."""
+    from vireid_lib.io import stable_hash
+
+    return stable_hash(fp._code_trace(fp.code_signature(cfg)), n=16)
+
+
+def test_editing_symmetric_kl_marks_the_dml_runs_stale_and_no_other(monkeypatch, fresh_cache):
+    full, no_dml, baseline = (r.config("smoke", 0) for r in (TABLE1[6], TABLE1[5], TABLE1[0]))
+    before = {name: _recompute(c) for name, c in (("full", full), ("no_dml", no_dml), ("baseline", baseline))}
+    real = losses.symmetric_kl
+
+    def edited(teacher, student, detach_teacher=True):  # a learner's edit: a 10 % larger KL
+        return 1.1 * real(teacher, student, detach_teacher)
+
+    monkeypatch.setattr(losses, "symmetric_kl", edited)
+    after = {name: _recompute(c) for name, c in (("full", full), ("no_dml", no_dml), ("baseline", baseline))}
+    assert after["full"] != before["full"]
+    assert after["no_dml"] == before["no_dml"] and after["baseline"] == before["baseline"]
+
+
+def test_a_refactor_that_computes_the_same_numbers_changes_nothing(monkeypatch, fresh_cache):
+    full = TABLE1[6].config("smoke", 0)
+    before = _recompute(full)
+
+    def renamed_and_reordered(teacher_logits, student_logits, detach_teacher=True):
+        """The same symmetric KL, written another way (F.kl_div, other names, other order of operations)."""
+        t = teacher_logits.detach() if detach_teacher else teacher_logits
+        log_p_teacher, log_p_student = F.log_softmax(t, 1), F.log_softmax(student_logits, 1)
+        forward = F.kl_div(log_p_student, log_p_teacher, log_target=True, reduction="none").sum(1)
+        backward = F.kl_div(log_p_teacher, log_p_student, log_target=True, reduction="none").sum(1)
+        return ((backward + forward) / 2).mean()
+
+    x, y = torch.randn(6, 5, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64)
+    torch.testing.assert_close(renamed_and_reordered(x, y), losses.symmetric_kl(x, y))
+    monkeypatch.setattr(losses, "symmetric_kl", renamed_and_reordered)
+    assert _recompute(full) == before
+
+
+def test_fingerprints_depend_on_the_settings_that_change_numerics_not_on_mechanics(fresh_cache):
+    a = smoke()
+    assert fp.code_fingerprint(a) == fp.code_fingerprint(smoke(seed=4, **{"train.compile": True,
+                                                                        "train.channels_last": True}))
+    assert fp.code_fingerprint(a) != fp.code_fingerprint(smoke(**{"loss.theta2": 1.0}))
+    assert fp.code_fingerprint(a) != fp.code_fingerprint(smoke(**{"aug.rcc": False}))
+    assert fp.code_fingerprint(a) != fp.code_fingerprint(smoke(**{"train.sampler": "agw"}))
+    assert fp.code_fingerprint(a) != fp.code_fingerprint(smoke(**{"loss.wrt_numerics": "agw"}))
+
+
+def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
+    x = [0.123456789, 1e-17, -3.3]
+    assert fp._q(x) == fp._q([0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)])
+    assert fp._q(x) != fp._q([0.1235, 0.0, -3.3])
+
+
+def test_a_stale_run_is_set_aside_and_trained_again(tmp_path):
+    cfg = smoke(**{"train.epochs": 1})
+    first = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    assert engine.run_staleness(cfg, tmp_path) is None
+    final = json.loads((tmp_path / "final.json").read_text())
+    final["fingerprint"]["code"] = "0000000000000000"  # as written by an older version of the code
+    (tmp_path / "final.json").write_text(json.dumps(final))
+    assert engine.run_staleness(cfg, tmp_path) == "code"
+    again = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    assert again["fingerprint"] == first["fingerprint"] and again["results"] == first["results"]
+    kept = tmp_path / "stale" / "0000000000000000" / "final.json"
+    assert kept.exists() and json.loads(kept.read_text())["fingerprint"]["code"] == "0000000000000000"
+    assert engine.run_staleness(cfg, tmp_path) is None
+
+
+def test_a_run_whose_test_data_changed_is_evaluated_again_not_retrained(tmp_path):
+    cfg = smoke(**{"train.epochs": 1})
+    engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    final = json.loads((tmp_path / "final.json").read_text())
+    final["fingerprint"]["test_data"] = "older test data"
+    final["results"] = {k: {**v, "mean": {m: -1.0 for m in v["mean"]}} for k, v in final["results"].items()}
+    (tmp_path / "final.json").write_text(json.dumps(final))
+    weights = (tmp_path / "model.pt").read_bytes()
+    assert engine.run_staleness(cfg, tmp_path) == "test data"
+    again = engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    assert all(v >= 0 for r in again["results"].values() for v in r["mean"].values())  # today's numbers
+    assert again["reevaluated"]["fingerprint"]["test_data"] == "older test data"
+    assert (tmp_path / "model.pt").read_bytes() == weights  # not trained again
+    assert engine.run_staleness(cfg, tmp_path) is None
+
+
+def test_a_run_recorded_without_a_fingerprint_is_stale(tmp_path):
+    cfg = smoke(**{"train.epochs": 1})
+    engine.train(cfg, tmp_path, progress_bar=False, log=False)
+    final = json.loads((tmp_path / "final.json").read_text())
+    del final["fingerprint"]
+    (tmp_path / "final.json").write_text(json.dumps(final))
+    assert engine.run_staleness(cfg, tmp_path) == "code"
+
+
+def test_a_stale_run_shows_as_stale_in_the_registry_and_the_tables(monkeypatch, tmp_path):
+    from vireid_lib import experiments
+    from vireid_lib.tables import grid_long
+
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path))
+    cfg = TABLE1[0].config("smoke", 0).with_overrides(**{"train.eval_every": 0})
+    experiments.run(cfg, progress_bar=False, log=False)
+    assert experiments.status(cfg) == "finished" and experiments.is_finished(cfg)
+    path = experiments.run_path(cfg) / "final.json"
+    final = json.loads(path.read_text())
+    final["fingerprint"]["code"] = "edited"
+    path.write_text(json.dumps(final))
+    assert experiments.status(cfg) == "stale (code changed)" and not experiments.is_finished(cfg)
+    long = grid_long("table1", "smoke")
+    assert set(long[long["row"] == "Baseline"]["stale"]) == {"code"}

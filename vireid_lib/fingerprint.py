@@ -1,0 +1,308 @@
+"""Numeric fingerprints: what a finished run's numbers depend on, so that a stale result is never taken for a fresh one.
+
+A run's *identity* (the name of its folder, :func:`vireid_lib.engine.run_identity`) is what was asked for: the
+configuration and the data it names. Its *fingerprint*, recorded in ``final.json`` and in every checkpoint, is how
+the numbers were computed:
+
+- ``code``: the training and evaluation code, as it acts on this configuration. A few training steps of a tiny copy
+  of the configuration's network (width 4, 32×16 images, float64, fixed random images) go through the very functions
+  training uses (the sampler, :func:`~vireid_lib.transforms.train_transform`, the model, :func:`~vireid_lib.losses.
+  total_loss`, the optimiser and its schedule, :func:`~vireid_lib.engine.train_step`), and the protocols' metrics
+  run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
+  metrics, each rounded to 8 significant digits relative to its tensor's scale, are hashed.
+- ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint (the bytes of
+  a small dataset it writes with a fixed spec, :func:`generator_fingerprint`); for real data, the content hashes of
+  the training and test image files (:func:`vireid_lib.data.cache.file_digests`).
+
+Editing :func:`~vireid_lib.losses.symmetric_kl` changes the ``code`` fingerprint of every configuration with deep
+mutual learning and of no other; a rename, a reformatting or a rewrite that computes the same numbers changes
+nothing (float64 and the rounding absorb the last-digit differences of another order of operations, or of another
+CPU). A run whose code or training data fingerprint differs from today's is *stale*: the tables mark it and the grid
+trains it again; one whose test data alone changed is evaluated again with its trained model.
+
+Fingerprints are cached on disk (``data/cache/fingerprints-*.json``) under a hash of the library's source files and
+of the torch and numpy versions, so they are computed once per version of the code (about 0.2 s per distinct
+configuration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .io import atomic_write_json, stable_hash
+
+#: significant digits kept of every number that enters a fingerprint
+DIGITS = 8
+#: the tiny network and data the code fingerprint trains
+TINY = {"width": 4, "fusion_channels": 4, "height": 32, "image_width": 16, "classes": 4, "steps": 3}
+
+LIBRARY = Path(__file__).resolve().parent
+
+
+def _q(x: Any) -> list:
+    """Numbers quantised to ``DIGITS`` significant digits relative to their array's largest magnitude (so values
+    that cancel to ~1e-17 become 0 instead of noise), as plain ints: stable under last-digit differences."""
+    a = np.asarray(x, dtype=np.float64).ravel()
+    if not len(a):
+        return []
+    if not np.all(np.isfinite(a)):
+        return [repr(float(v)) for v in a]  # NaN/inf: exact
+    scale = float(np.abs(a).max())
+    if scale == 0.0:
+        return [0] * len(a)
+    unit = 10.0 ** (np.floor(np.log10(scale)) - DIGITS + 1)
+    return [int(v) for v in np.rint(a / unit)] + [int(np.log10(unit))]
+
+
+def source_hash(*paths: Path) -> str:
+    """sha256 of the ``.py`` files under ``paths`` (default: the whole library), names and contents, plus the torch
+    and numpy versions: the key under which fingerprints are cached."""
+    import torch
+
+    h = hashlib.sha256(f"torch {torch.__version__} numpy {np.__version__}".encode())
+    for root in paths or (LIBRARY,):
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for p in files:
+            h.update(str(p.relative_to(LIBRARY)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class _DiskCache:
+    """``{key: fingerprint}`` in one JSON file per source hash under ``data/cache/`` (atomic rewrites)."""
+
+    def __init__(self, kind: str, src: str):
+        from .paths import cache_dir
+
+        self.path = cache_dir() / f"fingerprints-{kind}-{src}.json"
+        try:
+            self.data = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError, OSError):
+            self.data = {}
+
+    def get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.data[key] = value
+        try:
+            atomic_write_json(self.path, self.data)
+        except OSError:  # a read-only data folder: the fingerprint is only recomputed next time
+            pass
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Code
+# ---------------------------------------------------------------------------------------------------------
+def code_signature(cfg) -> dict:
+    """The parts of a configuration the training and evaluation code's numerics depend on (not the seed, the data
+    spec, the image size or the run mechanics): the key of :func:`code_fingerprint`."""
+    from .config import asdict
+
+    d = asdict(cfg)
+    model = {k: v for k, v in d["model"].items() if k not in ("width", "fusion_channels", "pretrained", "weights_path")}
+    train = {k: v for k, v in d["train"].items()
+             if k not in ("eval_every", "checkpoint_every", "device", "threads", "channels_last", "compile",
+                          "max_batches")}
+    return {"aug": d["aug"], "model": model, "loss": d["loss"], "train": train, "dataset": d["data"]["dataset"]}
+
+
+def code_fingerprint(cfg) -> str:
+    """The numeric fingerprint of the code that trains and evaluates ``cfg`` (see the module docstring)."""
+    key = stable_hash(code_signature(cfg), n=16)
+    return _code_fingerprint_cached(key, json.dumps(code_signature(cfg), sort_keys=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _code_fingerprint_cached(key: str, signature: str) -> str:
+    cache = _DiskCache("code", _library_source_hash())
+    hit = cache.get(key)
+    if hit is None:
+        hit = stable_hash(_code_trace(json.loads(signature)), n=16)
+        cache.put(key, hit)
+    return hit
+
+
+@functools.lru_cache(maxsize=1)
+def _library_source_hash() -> str:
+    return source_hash()
+
+
+def _code_trace(sig: dict) -> dict:
+    """Run the tiny training and the protocols' metrics; return every number they produce, quantised."""
+    import torch
+
+    from . import engine
+    from .config import AugmentConfig, LossConfig, ModelConfig, TrainConfig
+    from .data.sampler import IdentitySampler
+    from .models import build_model
+    from .transforms import make_generator, test_transform
+
+    aug = AugmentConfig(**_tuples(sig["aug"]))
+    loss = LossConfig(**sig["loss"])
+    model_cfg = ModelConfig(**_tuples(sig["model"]), width=TINY["width"], fusion_channels=TINY["fusion_channels"],
+                            pretrained=False)
+    train = TrainConfig(**_tuples(sig["train"]))
+    cfg = _TinyConfig(aug=aug, loss=loss, model=model_cfg, train=train)
+    trace: dict[str, Any] = {"lr": _q([engine.lr_factor(e, cfg) for e in range(train.epochs)])}
+
+    # the sampler: the first batches of two epochs over a fixed label layout (uneven counts per identity)
+    P, K = min(train.P, TINY["classes"]), min(train.K, 4)
+    vis_lab = np.repeat(np.arange(TINY["classes"]), [3, 5, 6, 2][: TINY["classes"]])
+    ir_lab = np.repeat(np.arange(TINY["classes"]), [4, 2, 5, 3][: TINY["classes"]])
+    sampler = IdentitySampler(vis_lab, ir_lab, P, K, seed=0, replacement=train.sampler)
+    trace["sampler"] = [[v.tolist(), i.tolist()] for e in (0, 3) for b, (v, i) in enumerate(sampler.epoch(e))
+                        if b < 2]
+
+    # a few training steps of the tiny network, in float64, on fixed random images
+    was = torch.get_default_dtype()
+    threads = torch.get_num_threads()
+    rng_state = torch.get_rng_state()
+    try:
+        torch.manual_seed(0)
+        H, W = TINY["height"], TINY["image_width"]
+        model = build_model(model_cfg, TINY["classes"], H, W).double()
+        opt = engine.build_optimizer(model, cfg)
+        engine.set_lr(opt, 0, cfg)
+        data = torch.Generator().manual_seed(1)
+        gen = make_generator(2)
+        labels = torch.arange(P).repeat_interleave(K)
+        losses = []
+        for step in range(TINY["steps"]):
+            vis = torch.rand(P * K, 3, H, W, generator=data, dtype=torch.float64)
+            ir = torch.rand(P * K, 1, H, W, generator=data, dtype=torch.float64).expand(-1, 3, -1, -1)
+            values = engine.train_step(model, model, opt, None, vis, ir.contiguous(), torch.cat([labels, labels]),
+                                       gen, cfg, torch.device("cpu"), where=f"fingerprint step {step}")
+            losses.append([values[k] for k in sorted(values)] + [len(values)])
+        trace["losses"] = [_q(v) for v in losses]
+        trace["parts"] = sorted(values)
+        trace["params"] = {n: _q([p.sum().item(), p.abs().sum().item(), (p * p).sum().item()])
+                           for n, p in model.state_dict().items() if p.dtype.is_floating_point}
+        model.eval()
+        with torch.no_grad():
+            x = test_transform(torch.rand(3, 3, H, W, generator=data, dtype=torch.float64))
+            trace["embed"] = {m: _q(model.embed(x, m)) for m in ("visible", "infrared")}
+    finally:
+        torch.set_rng_state(rng_state)
+        torch.set_default_dtype(was)
+        torch.set_num_threads(threads)
+    trace["metrics"] = _protocol_trace()
+    return trace
+
+
+def _protocol_trace() -> dict:
+    """The protocols' metrics on a fixed random problem (ties included): SYSU-MM01's trials and camera rule, RegDB."""
+    from .data.common import ImageList
+    from .evaluation import evaluate_regdb, evaluate_sysu
+
+    rng = np.random.default_rng(0)
+    nq, ng = 24, 40
+    q = ImageList(Path("."), tuple(f"q{i}" for i in range(nq)), rng.integers(1, 7, nq), rng.choice([3, 6], nq),
+                  np.full(nq, -1), "infrared", "q")
+    gp = np.sort(rng.integers(1, 7, ng))
+    g = ImageList(Path("."), tuple(f"g{i}" for i in range(ng)), gp, rng.choice([1, 2, 4, 5], ng), np.full(ng, -1),
+                  "visible", "g")
+    order = np.lexsort((np.arange(ng), g.cams, g.pids))
+    g = g.subset(order)
+    qf, gf = rng.normal(size=(nq, 5)).round(1), rng.normal(size=(ng, 5)).round(1)
+    out = {}
+    for shots in (1, 10):
+        r = evaluate_sysu(qf, gf, q, g, shots=shots, trials=3)
+        out[f"sysu{shots}"] = _q([r.mean[k] for k in sorted(r.mean)])
+    for d in ("v2t", "t2v"):
+        m = evaluate_regdb(qf[:20], gf[:20], q.subset(range(20)), g.subset(range(20)), d).summary()
+        out[d] = _q([m[k] for k in sorted(m)])
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _TinyConfig:
+    """What :func:`~vireid_lib.engine.train_step` and the optimiser read of an experiment's configuration."""
+
+    aug: Any
+    loss: Any
+    model: Any
+    train: Any
+
+
+def _tuples(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def generator_fingerprint() -> str:
+    """The synthetic generator's fingerprint: a hash of every byte (and file name) of the small SYSU-MM01 and RegDB
+    datasets it writes with a fixed spec (the ``smoke`` profile's), generated in a temporary folder. Cached on disk
+    under a hash of the generator's source."""
+    from .config import SYNTHETIC_PROFILES
+    from .data import synthetic
+
+    src = source_hash(Path(synthetic.__file__).resolve().parent if Path(synthetic.__file__).name == "__init__.py"
+                      else Path(synthetic.__file__).resolve())
+    cache = _DiskCache("generator", src)
+    hit = cache.get("smoke")
+    if hit is not None:
+        return hit
+    spec = SYNTHETIC_PROFILES["smoke"]
+    h = hashlib.sha256()
+    with tempfile.TemporaryDirectory(prefix="vireid-fingerprint-") as tmp:
+        for dataset, writer in (("sysu", synthetic.write_sysu), ("regdb", synthetic.write_regdb)):
+            root = Path(tmp) / dataset
+            writer(spec, root, workers=1)
+            for p in sorted(root.rglob("*")):
+                if p.is_file():
+                    h.update(p.relative_to(root).as_posix().encode())
+                    h.update(p.read_bytes())
+    value = h.hexdigest()[:16]
+    cache.put("smoke", value)
+    return value
+
+
+def data_fingerprints(cfg) -> dict[str, str]:
+    """``{"train_data": ..., "test_data": ...}`` of a configuration's dataset (see the module docstring)."""
+    if cfg.data.is_synthetic:
+        g = stable_hash({"generator": generator_fingerprint()}, n=16)
+        return {"train_data": g, "test_data": g}
+    from .data import open_dataset
+    from .data.cache import file_digests
+
+    ds = open_dataset(cfg.data, verbose=False)
+    out = {}
+    for part, lists in (("train_data", ds.train_lists(cfg.data)), ("test_data", ds.test_lists(cfg.data))):
+        out[part] = stable_hash([(lst.name, lst.paths, file_digests(lst)) for lst in lists], n=16)
+    return out
+
+
+def fingerprint(cfg) -> dict[str, str]:
+    """Everything :func:`staleness` compares: ``code``, ``train_data`` and ``test_data``."""
+    return {"code": code_fingerprint(cfg), **data_fingerprints(cfg)}
+
+
+def staleness(recorded: dict | None, current: dict) -> str | None:
+    """Why a finished run is stale, comparing its recorded fingerprint with today's: ``"code"`` or ``"train data"``
+    (train it again), ``"test data"`` (evaluate it again), or ``None`` (fresh). A run recorded before fingerprints
+    existed is stale (``"code"``)."""
+    if not recorded:
+        return "code"
+    if recorded.get("code") != current["code"]:
+        return "code"
+    if recorded.get("train_data") != current["train_data"]:
+        return "train data"
+    if recorded.get("test_data") != current["test_data"]:
+        return "test data"
+    return None
+
+
+__all__ = ["code_fingerprint", "code_signature", "data_fingerprints", "fingerprint", "generator_fingerprint",
+           "source_hash", "staleness"]
