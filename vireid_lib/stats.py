@@ -444,7 +444,9 @@ def power_at(delta: float, sd_a: float, sd_b: float | None, n: int, alpha: float
         df = var**2 * (n - 1) / (sd_a**4 + sd_b**4)
     ncp = abs(delta) / math.sqrt(var / n)
     crit = _st.t.ppf(1 - alpha / 2, df)
-    return float(_st.nct.sf(crit, df, ncp) + _st.nct.cdf(-crit, df, ncp))
+    # lower tail P(T < −crit) as P(T' > crit) with T' of noncentrality −ncp: scipy's nct.cdf gives NaN there once
+    # ncp is large (≳ 5), while sf stays finite and agrees with cdf wherever both are
+    return float(min(1.0, _st.nct.sf(crit, df, ncp) + _st.nct.sf(crit, df, -ncp)))
 
 
 def seeds_to_resolve(delta: float, sd_a: float, sd_b: float | None, alpha: float, power: float = POWER,
@@ -501,6 +503,9 @@ def claim_verdict(paper_delta: float, test: TestResult, p_adj: float, *, family_
     if not math.isfinite(paper_delta):
         raise StatsError(f"{where}: the paper's difference must be a finite number, got {paper_delta!r}")
     alpha = _check_level(alpha, "alpha", where)
+    if not (math.isfinite(threshold) and threshold >= 0):
+        raise StatsError(f"{where}: threshold must be a finite number ≥ 0 (0: the paper's sign is its claim), "
+                         f"got {threshold!r}")
     if test.min_n < 2:
         return ONE_SEED
     if not test.has_p:
@@ -522,7 +527,12 @@ class Claim:
     """One line of a verdict table: the paper's claim (``claim`` text, ``table`` label, the paper's ``paper_delta``)
     and our evidence, either the values of the two arms ``a`` and ``b`` (Δ = mean(a) − mean(b)) or a ``result``
     computed beforehand (one-sample or paired claims, e.g. Fig. 5). ``primary`` False: a secondary metric (mAP)
-    shown without entering the Holm family and without a verdict (*descriptive*)."""
+    shown without entering the Holm family and without a verdict (*descriptive*).
+
+    ``no_effect_below`` is the paper |Δ| under which the paper reports no effect, in the claim's own units: the
+    default :data:`NO_EFFECT_THRESHOLD` is in rank-1 points. For a claim the paper states only as a direction
+    (Fig. 5: "the fusion branch attends to a wider area"), pass ``paper_delta`` = ±1 and ``no_effect_below`` = 0.
+    ``extra``: more columns for this claim's row (e.g. the rows compared)."""
 
     claim: str
     paper_delta: float
@@ -532,6 +542,7 @@ class Claim:
     table: str = ""
     metric: str = "R1"
     primary: bool = True
+    no_effect_below: float = NO_EFFECT_THRESHOLD
     extra: dict = field(default_factory=dict)
 
 
@@ -547,16 +558,16 @@ def _claim(c) -> Claim:
     raise StatsError(f"verdict_table: a claim must be a Claim or a mapping of its fields, got {type(c).__name__}")
 
 
-def verdict_table(claims: Iterable, *, alpha: float = ALPHA, threshold: float = NO_EFFECT_THRESHOLD,
-                  power: float = POWER, max_seeds: int = MAX_SEEDS, test: str = "welch",
-                  seed: int = 0) -> pd.DataFrame:
+def verdict_table(claims: Iterable, *, alpha: float = ALPHA, power: float = POWER, max_seeds: int = MAX_SEEDS,
+                  test: str = "welch", seed: int = 0) -> pd.DataFrame:
     """One row per claim: Δ, 95 % interval, p, Holm-adjusted p, verdict, seeds, and what would resolve it.
 
     The Holm family is every primary claim passed in **one call** (the report's whole set of rank-1 claims);
     ``table`` only labels rows. Claims without a p-value (1 seed, no spread) are shown but not counted in the
     family. Secondary lines (``primary=False``, e.g. the mAP of the same comparison) get Δ, interval and raw p,
     no adjusted p and the verdict *descriptive*: they do not change the family. Two-arm claims are tested with
-    ``test`` = "welch" or "permutation" (exact or Monte-Carlo with ``seed``; its interval is Welch's).
+    ``test`` = "welch" or "permutation" (exact or Monte-Carlo with ``seed``; its interval is Welch's). Each claim's
+    own ``no_effect_below`` decides whether the paper reports no effect (:class:`Claim`).
 
     Columns: table, claim, metric, paper Δ, ours Δ, CI low, CI high, p, adjusted p, verdict, seeds,
     what would resolve it, test, plus any keys of a claim's ``extra``. ``df.attrs`` holds alpha and family_size."""
@@ -588,7 +599,7 @@ def verdict_table(claims: Iterable, *, alpha: float = ALPHA, threshold: float = 
     for c, r, adj in zip(cs, results, adjusted, strict=True):
         if c.primary:
             verdict = claim_verdict(c.paper_delta, r, float(adj) if r.has_p else float("nan"), family_size=m,
-                                    alpha=alpha, threshold=threshold, power=power, max_seeds=max_seeds)
+                                    alpha=alpha, threshold=c.no_effect_below, power=power, max_seeds=max_seeds)
         else:
             verdict = f"{DESCRIPTIVE} ({c.metric}; not in the Holm family)"
         name = verdict_name(verdict)
@@ -704,15 +715,16 @@ def theta_verdict(values_by_theta: Mapping[float, Sequence[float]], chosen: floa
         detail = f"it beats all {len(comp)} other θ values (largest adjusted p = {comp['adjusted p'].max():.2g})"
     elif verdict == CONSISTENT:
         detail = (f"no other θ is significantly better (best mean at θ = {best:g}, {means[best] - means[chosen]:.2f} "
-                  "above it)" if best != chosen else "its mean is the highest, but not significantly above all others")
+                  "above it)" if best != chosen
+                  else "no other θ has a higher mean, but it is not significantly above every other θ")
     else:
         detail = f"{ch.size} seed at the paper's θ"
     if theta_matters is False:
         verdict = f"{verdict}; {THETA_FLAT} ({anova_text})"
-        reading = f"{name}: {detail}; {THETA_FLAT} ({anova_text})."
+        reading = f"{name} (the paper's θ = {chosen:g}): {detail}; {THETA_FLAT} ({anova_text})."
     else:
         tail = ("θ matters" if theta_matters else "") + (f" ({anova_text})" if theta_matters else anova_text)
-        reading = f"{name}: {detail}; {tail}."
+        reading = f"{name} (the paper's θ = {chosen:g}): {detail}; {tail}."
     return {"verdict": verdict, "verdict_name": name, "reading": reading, "chosen": chosen,
             "chosen_mean": means[chosen], "chosen_seeds": int(ch.size), "best_theta": best, "best_mean": means[best],
             "anova": an, "theta_matters": theta_matters, "comparisons": comp, "p_values": p_values}
