@@ -365,6 +365,8 @@ def test_verdict_table_columns_family_and_secondary_metric():
     assert all(math.isnan(pending[c]) for c in ("p", "adjusted p", "CI low", "CI high"))
     assert df.iloc[5]["seeds"] == "3" and df.iloc[5]["test"] == "one-sample t"
     assert "seeds per side" in df.iloc[2]["what would resolve it"] and df.iloc[0]["what would resolve it"] == ""
+    none = verdict_table([S.Claim("none vs L_id", -0.09, a=[25.1, 29.9, 27.8], b=[31.0, 28.1, 32.4])] + claims[:2])
+    assert none["verdict"].iloc[0] == NO_EFFECT and none["what would resolve it"].iloc[0].startswith("if our Δ is real")
     perm = verdict_table(claims[:3], test="permutation")
     assert perm["p"].iloc[0] == pytest.approx(0.1)  # 3 + 3 seeds: the permutation floor
     assert verdict_name(perm["verdict"].iloc[0]) == NOT_RESOLVED

@@ -564,7 +564,10 @@ def verdict_table(claims: Iterable, *, alpha: float = ALPHA, power: float = POWE
 
     The Holm family is every primary claim passed in **one call** (the report's whole set of rank-1 claims);
     ``table`` only labels rows. Claims without a p-value (1 seed, no spread) are shown but not counted in the
-    family. Secondary lines (``primary=False``, e.g. the mAP of the same comparison) get Δ, interval and raw p,
+    family. The intervals are per claim (unadjusted 95 %) while verdicts use the adjusted p, so an interval may
+    exclude 0 where the verdict is not significant; "what would resolve it" then says (for *not resolved* and *no
+    effect, as the paper*) how many seeds would show the observed Δ at the family's worst-case Holm level.
+    Secondary lines (``primary=False``, e.g. the mAP of the same comparison) get Δ, interval and raw p,
     no adjusted p and the verdict *descriptive*: they do not change the family. Two-arm claims are tested with
     ``test`` = "welch" or "permutation" (exact or Monte-Carlo with ``seed``; its interval is Welch's). Each claim's
     own ``no_effect_below`` decides whether the paper reports no effect (:class:`Claim`).
@@ -611,6 +614,12 @@ def verdict_table(claims: Iterable, *, alpha: float = ALPHA, power: float = POWE
             k = seeds_to_resolve(r.delta, r.sd_a, r.sd_b, alpha / max(1, m), power, max_seeds)
             resolve = (f"{k} seeds per side (power {power * 100:.0f} % at α/m = {alpha / max(1, m):.2g})"
                        if k is not None else f"more than {max_seeds} seeds per side at the observed spread")
+        elif name == NO_EFFECT and r.delta != 0:
+            # a verdict already, but an observed difference may still be real: say what would show it
+            k = seeds_to_resolve(r.delta, r.sd_a, r.sd_b, alpha / max(1, m), power, max_seeds)
+            resolve = (f"if our Δ is real, {k} seeds per side would show it (power {power * 100:.0f} % at "
+                       f"α/m = {alpha / max(1, m):.2g})" if k is not None
+                       else f"if our Δ is real, more than {max_seeds} seeds per side would be needed to show it")
         else:
             resolve = ""
         if r.min_n < 2:  # a precomputed result from one seed: never show a p-value or an interval
