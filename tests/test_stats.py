@@ -470,3 +470,5 @@ def test_theta_bad_input():
         S.theta_verdict({0.0: [1, 2], 0.6: []}, 0.6)
     v = S.theta_verdict({0.0: [1, 2], 0.6: [2, 3], 0.8: []}, 0.6)  # a θ not run yet: shown, not tested
     assert v["comparisons"].set_index("θ").loc[0.8, "seeds"] == 0
+    v = S.theta_verdict({0.0: [1.0, 1.0], 0.6: [2.0, 2.0]}, 0.6)  # no spread anywhere: no test, and it says why
+    assert v["theta_matters"] is None and "no spread" in v["reading"] and v["verdict_name"] == CONSISTENT

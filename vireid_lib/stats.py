@@ -711,11 +711,12 @@ def theta_verdict(values_by_theta: Mapping[float, Sequence[float]], chosen: floa
     else:
         verdict = CONSISTENT
     name = verdict
-    if theta_matters is None:
+    if an.groups_used < 2:
         anova_text = "θ's effect is untested (fewer than 2 θ values with ≥ 2 seeds)"
+    elif theta_matters is None:
+        anova_text = f"θ's effect is untested: {an.note}"
     else:
-        anova_text = (f"one-way ANOVA over {an.groups_used} θ values: F = {an.f:.2f}, p = {an.p:.2g}"
-                      if not math.isnan(an.f) else f"one-way ANOVA over {an.groups_used} θ values: {an.note}")
+        anova_text = f"one-way ANOVA over {an.groups_used} θ values: F = {an.f:.2f}, p = {an.p:.2g}"
     if verdict == CONTRADICTED:
         top = better.loc[better["Δ"].idxmin()]
         detail = (f"θ = {top['θ']:g} beats it by {-top['Δ']:.2f} (adjusted p = {top['adjusted p']:.2g})"
