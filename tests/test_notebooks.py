@@ -1,6 +1,7 @@
 """Notebooks: structure (cheap), and every registered notebook executed by papermill in the smoke profile."""
 
 import json
+import os
 import time
 
 import nbformat
@@ -12,6 +13,11 @@ from vireid_lib.paths import results_dir
 
 SPECS = list(NB.NOTEBOOKS)
 MAX_CODE_LINES = 30  # "a cell longer than a screen belongs in the library"
+
+
+def smoke_root():
+    """Where smoke-profile runs go: not the study's profile, so results/scratch/smoke/ (conftest's results dir)."""
+    return NB.outputs_root("smoke", {})
 
 
 def test_every_notebook_is_registered_and_every_registered_one_exists():
@@ -37,6 +43,10 @@ def test_notebook_structure(spec):
             assert not cell.outputs and cell.execution_count is None, "notebooks/ holds no outputs"
             assert len(cell.source.splitlines()) <= MAX_CODE_LINES, f"cell too long:\n{cell.source[:200]}"
     assert "Exercises" in nb.cells[-1].source
+    setup = nb.cells[2]
+    assert setup.cell_type == "code" and f'start("{spec.name}", globals())' in setup.source, \
+        "the first code cell after the parameters checks them and says where the outputs go"
+    assert "results/scratch/<profile>/" in first.source, "the title cell says where the outputs go"
 
 
 def test_a_misspelt_parameter_is_an_error_naming_the_valid_ones():
@@ -64,6 +74,9 @@ def test_a_failing_notebook_names_the_cell_and_keeps_the_partial_copy(tmp_path, 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_notebook_runs_in_the_smoke_profile(spec):
     out = NB.run_notebook(spec, "smoke", progress=False)
+    assert out == smoke_root() / "notebooks" / f"{spec.name}.ipynb"
+    assert not (results_dir() / "figures").exists() and not (results_dir() / "tables").exists(), \
+        "a run with another profile than the study's leaves results/ alone"
     nb = json.loads(out.read_text())
     assert "papermill" not in nb["metadata"], "executed copies are scrubbed"
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
@@ -71,7 +84,7 @@ def test_notebook_runs_in_the_smoke_profile(spec):
     images = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
               if "image/png" in o.get("data", {})]
     assert len(images) >= len(spec.figures), "each saved figure is also shown in the notebook"
-    for p in spec.promised():
+    for p in spec.promised(smoke_root()):
         assert p.stat().st_size > 0, p
         if p.suffix == ".csv":
             assert len(p.read_text().strip().splitlines()) >= 2, f"{p} has no rows"
@@ -84,65 +97,42 @@ def test_report_links_only_to_files_that_exist():
     from vireid_lib.report import write_html, write_report
 
     for spec in SPECS:  # normally already run by the test above (same file: same xdist worker)
-        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+        if not (smoke_root() / "notebooks" / f"{spec.name}.ipynb").exists():
             NB.run_notebook(spec, "smoke", progress=False)
-    write_html()
-    text = write_report("smoke")
+    write_html(SPECS, "smoke", smoke_root())
+    text = write_report(SPECS, "smoke", smoke_root())
     assert "## The paper's claims beside this study's findings" in text
     links = re.findall(r"\]\(([^)]+)\)", text)
     assert any(link.startswith("figures/") for link in links)
-    missing = [link for link in links if not (results_dir() / link).exists()]
+    missing = [link for link in links if not (smoke_root() / link).exists()]
     assert not missing, missing
 
 
-def _chrome():
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not (binary and driver):
-        pytest.skip("no chromium/chromedriver on this machine (.ci/run installs Debian's chromium and "
-                    "chromium-driver; `apt-get install chromium chromium-driver` here)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--allow-file-access-from-files"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=opts)
-
-
 @pytest.mark.slow
-def test_html_report_opens_in_a_real_browser_with_every_figure_loaded():
+def test_html_report_opens_in_a_real_browser_with_every_figure_loaded(chrome):
     from vireid_lib.report import write_html
 
     for spec in SPECS:
-        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+        if not (smoke_root() / "notebooks" / f"{spec.name}.ipynb").exists():
             NB.run_notebook(spec, "smoke", progress=False)
-    pages = write_html()
+    pages = write_html(SPECS, "smoke", smoke_root())
     assert pages == [f"{s.name}.html" for s in SPECS]
-    browser = _chrome()
-    try:
-        for page in ["index.html", *pages]:
-            browser.get((results_dir() / "html" / page).as_uri())
-            deadline, stats = time.time() + 30, [0, 0]
-            while time.time() < deadline:  # wait for the document and every image to finish loading
-                stats = browser.execute_script(
-                    "const imgs = Array.from(document.images);"
-                    "return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length,"
-                    "        document.readyState === 'complete'];")
-                if stats[2] and stats[0] > 0 and stats[0] == stats[1]:
-                    break
-                time.sleep(0.2)
-            assert stats[0] > 0 and stats[0] == stats[1], f"{page}: {stats[1]} of {stats[0]} images loaded"
-        browser.get((results_dir() / "html" / "index.html").as_uri())
-        srcs = browser.execute_script("return Array.from(document.images).map(i => i.getAttribute('src'));")
-        promised = {f"../figures/{f}.png" for s in SPECS for f in s.figures}
-        assert promised <= set(srcs)
-    finally:
-        browser.quit()
+    for page in ["index.html", *pages]:
+        chrome.get((smoke_root() / "html" / page).as_uri())
+        deadline, stats = time.time() + 30, [0, 0]
+        while time.time() < deadline:  # wait for the document and every image to finish loading
+            stats = chrome.execute_script(
+                "const imgs = Array.from(document.images);"
+                "return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length,"
+                "        document.readyState === 'complete'];")
+            if stats[2] and stats[0] > 0 and stats[0] == stats[1]:
+                break
+            time.sleep(0.2)
+        assert stats[0] > 0 and stats[0] == stats[1], f"{page}: {stats[1]} of {stats[0]} images loaded"
+    chrome.get((smoke_root() / "html" / "index.html").as_uri())
+    srcs = chrome.execute_script("return Array.from(document.images).map(i => i.getAttribute('src'));")
+    promised = {f"../figures/{f}.png" for s in SPECS for f in s.figures}
+    assert promised <= set(srcs)
 
 
 def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():
@@ -167,3 +157,44 @@ def test_object_reprs_lose_their_memory_address():
     a = '"<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>", "<Foo object at 0x7f5e14f68e90>"'
     assert stable_object_reprs(a) == '"<pandas.io.formats.style.Styler object>", "<Foo object>"'
     assert stable_object_reprs("address 0x7fc9 <b>bold</b>") == "address 0x7fc9 <b>bold</b>"
+
+
+def test_papermill_run_directly_refuses_a_misspelt_parameter_as_the_runner_does(tmp_path):
+    """Issue 14: `papermill notebooks/01_….ipynb out.ipynb -p profil smoke` only warned and ran the cpu profile;
+    the notebook's first code cell now refuses it, with the runner's own message, before any work."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    spec = NB.get("01")
+    with pytest.raises(PapermillExecutionError) as direct:
+        papermill.execute_notebook(str(spec.path), str(tmp_path / "out.ipynb"), parameters={"profil": "smoke"},
+                                   kernel_name="python3", cwd=str(NB.NOTEBOOK_DIR), progress_bar=False)
+    with pytest.raises(NB.ParameterError) as runner:
+        NB.run_notebook(spec, "smoke", profil="smoke")
+    assert direct.value.ename == "ParameterError"
+    assert direct.value.evalue == str(runner.value) == (
+        "notebook 01_data_exploration has no parameter(s) profil (did you mean profile?); its parameters are "
+        "data_root, profile, seed (papermill would only warn and run with the default)")
+    ran = [c for c in json.loads((tmp_path / "out.ipynb").read_text())["cells"] if c.get("execution_count")]
+    assert 'start("01_data_exploration", globals())' in "".join(ran[-1]["source"]), "it stopped in start()"
+
+
+def test_the_runner_tells_its_kernels_when_they_are_the_study_run(tmp_path, monkeypatch):
+    """The study's profile with mechanics-only parameters writes results/: the kernel learns it from the runner
+    (VIREID_STUDY_RUN, for its kernels only), and the executed copy lands beside the outputs. (Other runs going to
+    scratch: the smoke-profile runs above.)"""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile\nworkers: int = 1  # mechanics')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from vireid_lib import paths\npaths.set_provenance(profile=profile)\nprint(paths.figures_dir())")]
+    nbformat.write(nb, tmp_path / "98_where.ipynb")
+    monkeypatch.setattr(NB, "NOTEBOOK_DIR", tmp_path)
+    out = NB.run_notebook(NB.NotebookSpec("98_where", "where", "prints where its figures go"), "cpu",
+                          progress=False, workers=2)
+    assert out == results_dir() / "notebooks" / "98_where.ipynb"
+    printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).strip()
+    out.unlink()
+    assert printed == str(results_dir() / "figures")
+    assert NB.STUDY_RUN_ENV not in os.environ, "set for the runner's kernels, not for the caller's process"

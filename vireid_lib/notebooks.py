@@ -1,11 +1,15 @@
-"""The notebook registry and the papermill runner behind ``make reproduce``.
+"""The notebook registry, the papermill runner behind ``make reproduce``, and :func:`start`, the first call of
+every notebook.
 
 One registry (:data:`NOTEBOOKS`) says, for every notebook, its order, what it shows, and which files it
-must produce; the runner, the tests and the report all read it. The runner (per
+must produce; the runner, the tests and the report (which is given it) all read it. The runner (per
 ``../shared/NOTEBOOK-CONVENTIONS.md``):
 
 - checks the parameters it passes against the notebook's ``parameters`` cell (papermill only warns about a
-  misspelt one, and injects it anyway);
+  misspelt one, and injects it anyway), as each notebook's :func:`start` does again in its kernel;
+- writes ``results/`` only for the study's own run (the study's profile, parameters that are mere mechanics:
+  :func:`is_study`), setting ``VIREID_STUDY_RUN=1`` for its kernels; any other run goes to the git-ignored
+  ``results/scratch/<profile>/``, as a notebook run by hand does;
 - runs with the ``python3`` kernel (the venv's), in ``notebooks/`` as working directory, figures inline;
 - writes the executed copy to a temporary file and renames it into ``results/notebooks/`` only on success;
   a failed run is kept as ``<name>.failed.ipynb`` and reported with the failing cell;
@@ -174,12 +178,10 @@ def check_parameters(spec: NotebookSpec, params: dict) -> None:
     and a value of another type than the declared one. The runner calls it before starting a kernel and every
     notebook's :func:`start` calls it on what its kernel received, so both say the same."""
     known = notebook_parameters(spec.path)
-    unknown = sorted(set(params) - set(known))
+    unknown = set(params) - set(known)
     if unknown:
-        hints = [f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, known, 1)) else u
-                 for u in unknown]
         raise ParameterError(
-            f"notebook {spec.name} has no parameter(s) {', '.join(hints)}; its parameters are "
+            f"notebook {spec.name} has no parameter(s) {_unknown(unknown, known)}; its parameters are "
             f"{', '.join(sorted(known))} (papermill would only warn and run with the default)"
         )
     for name, value in params.items():
@@ -193,6 +195,11 @@ def check_parameters(spec: NotebookSpec, params: dict) -> None:
                 f"`{name} = {example}` in the cell, `-p {name} {example}` for papermill, "
                 f"`--param {name}={example}` for vireid reproduce"
             )
+
+
+def _unknown(names, known) -> str:
+    return ", ".join(f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, known, 1)) else u
+                     for u in sorted(names))
 
 
 def is_study(profile: str, params: dict) -> bool:
@@ -376,16 +383,18 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     name no selected notebook declares is an error. The study's profile with no parameters but the mechanics
     (:func:`is_study`) rewrites ``results/``; any other call writes everything, report included, to
     ``results/scratch/<profile>/``."""
-    from .report import write_html, write_report
+    from .report import write_html, write_report  # here, not at the top: a kernel's start() needs no torch
 
     check_profile(profile)
     specs = [get(n) for n in only] if only else list(NOTEBOOKS)
     params = params or {}
     declared = {s.name: set(notebook_parameters(s.path)) for s in specs}
-    unknown = sorted(set(params) - set().union(*declared.values()))
-    if unknown:
-        raise VireidError(f"no selected notebook has the parameter(s) {', '.join(unknown)}; "
-                          f"see `vireid notebooks` for each notebook's parameters")
+    every = set().union(*declared.values())
+    if len(specs) == 1:  # the notebook's own message, as its start() would say it
+        check_parameters(specs[0], params)
+    if set(params) - every:
+        raise ParameterError(f"no selected notebook has the parameter(s) {_unknown(set(params) - every, every)}; "
+                             f"their parameters are {', '.join(sorted(every))} (see `vireid notebooks`)")
     for spec in specs:  # every value checked before the first kernel starts
         check_parameters(spec, {k: v for k, v in params.items() if k in declared[spec.name]})
     study = is_study(profile, params)
@@ -411,8 +420,8 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
                   for spec in NOTEBOOKS for p in spec.promised(root) if p.exists()},
     }
     atomic_write_json(root / "manifest.json", manifest)
-    write_report(profile)
-    write_html()
+    write_report(NOTEBOOKS, profile, root)
+    write_html(NOTEBOOKS, profile, root)
     print("summary: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
           + f"; total {sum(timings.values()) / 60:.1f} min", flush=True)
     return timings
