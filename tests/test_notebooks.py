@@ -1,7 +1,6 @@
 """Notebooks: structure (cheap), and every registered notebook executed by papermill in the smoke profile."""
 
 import json
-import os
 import time
 
 import nbformat
@@ -157,44 +156,3 @@ def test_object_reprs_lose_their_memory_address():
     a = '"<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>", "<Foo object at 0x7f5e14f68e90>"'
     assert stable_object_reprs(a) == '"<pandas.io.formats.style.Styler object>", "<Foo object>"'
     assert stable_object_reprs("address 0x7fc9 <b>bold</b>") == "address 0x7fc9 <b>bold</b>"
-
-
-def test_papermill_run_directly_refuses_a_misspelt_parameter_as_the_runner_does(tmp_path):
-    """Issue 14: `papermill notebooks/01_….ipynb out.ipynb -p profil smoke` only warned and ran the cpu profile;
-    the notebook's first code cell now refuses it, with the runner's own message, before any work."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    spec = NB.get("01")
-    with pytest.raises(PapermillExecutionError) as direct:
-        papermill.execute_notebook(str(spec.path), str(tmp_path / "out.ipynb"), parameters={"profil": "smoke"},
-                                   kernel_name="python3", cwd=str(NB.NOTEBOOK_DIR), progress_bar=False)
-    with pytest.raises(NB.ParameterError) as runner:
-        NB.run_notebook(spec, "smoke", profil="smoke")
-    assert direct.value.ename == "ParameterError"
-    assert direct.value.evalue == str(runner.value) == (
-        "notebook 01_data_exploration has no parameter(s) profil (did you mean profile?); its parameters are "
-        "data_root, profile, seed (papermill would only warn and run with the default)")
-    ran = [c for c in json.loads((tmp_path / "out.ipynb").read_text())["cells"] if c.get("execution_count")]
-    assert 'start("01_data_exploration", globals())' in "".join(ran[-1]["source"]), "it stopped in start()"
-
-
-def test_the_runner_tells_its_kernels_when_they_are_the_study_run(tmp_path, monkeypatch):
-    """The study's profile with mechanics-only parameters writes results/: the kernel learns it from the runner
-    (VIREID_STUDY_RUN, for its kernels only), and the executed copy lands beside the outputs. (Other runs going to
-    scratch: the smoke-profile runs above.)"""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile\nworkers: int = 1  # mechanics')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "from vireid_lib import paths\npaths.set_provenance(profile=profile)\nprint(paths.figures_dir())")]
-    nbformat.write(nb, tmp_path / "98_where.ipynb")
-    monkeypatch.setattr(NB, "NOTEBOOK_DIR", tmp_path)
-    out = NB.run_notebook(NB.NotebookSpec("98_where", "where", "prints where its figures go"), "cpu",
-                          progress=False, workers=2)
-    assert out == results_dir() / "notebooks" / "98_where.ipynb"
-    printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).strip()
-    out.unlink()
-    assert printed == str(results_dir() / "figures")
-    assert NB.STUDY_RUN_ENV not in os.environ, "set for the runner's kernels, not for the caller's process"

@@ -3,15 +3,18 @@ refuses to gather, and every notebook's first call (start), which checks its par
 
 import ast
 import json
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import nbformat
 import pandas as pd
 import pytest
 
 from vireid_lib import notebooks as NB
 from vireid_lib import paths
 from vireid_lib.errors import VireidError
+from vireid_lib.paths import results_dir
 from vireid_lib.report import check_provenance
 from vireid_lib.tables import save_table, table_provenance
 from vireid_lib.viz import figure_provenance, savefig
@@ -222,4 +225,47 @@ def test_table_provenance_names_a_damaged_record(results, provenance):
     csv.with_name("t_bad.provenance.json").write_text("<<<<<<< HEAD")
     with pytest.raises(VireidError, match=r"t_bad.provenance.json is not a JSON record.*rerun the notebook"):
         table_provenance(csv)
-    assert json.loads(json.dumps(paths.provenance()))  # the record is plain strings
+
+
+# ------------------------------------------------------------------------------------------------------------
+# In a kernel (kept out of test_notebooks.py, the suite's longest file under pytest-xdist's --dist loadfile)
+# ------------------------------------------------------------------------------------------------------------
+def test_papermill_run_directly_refuses_a_misspelt_parameter_as_the_runner_does(tmp_path):
+    """Issue 14: `papermill notebooks/01_….ipynb out.ipynb -p profil smoke` only warned and ran the cpu profile;
+    the notebook's first code cell now refuses it, with the runner's own message, before any work."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    spec = NB.get("01")
+    with pytest.raises(PapermillExecutionError) as direct:
+        papermill.execute_notebook(str(spec.path), str(tmp_path / "out.ipynb"), parameters={"profil": "smoke"},
+                                   kernel_name="python3", cwd=str(NB.NOTEBOOK_DIR), progress_bar=False)
+    with pytest.raises(NB.ParameterError) as runner:
+        NB.run_notebook(spec, "smoke", profil="smoke")
+    assert direct.value.ename == "ParameterError"
+    assert direct.value.evalue == str(runner.value) == (
+        "notebook 01_data_exploration has no parameter(s) profil (did you mean profile?); its parameters are "
+        "data_root, profile, seed (papermill would only warn and run with the default)")
+    ran = [c for c in json.loads((tmp_path / "out.ipynb").read_text())["cells"] if c.get("execution_count")]
+    assert 'start("01_data_exploration", globals())' in "".join(ran[-1]["source"]), "it stopped in start()"
+
+
+def test_the_runner_tells_its_kernels_when_they_are_the_study_run(tmp_path, monkeypatch):
+    """The study's profile with mechanics-only parameters writes results/: the kernel learns it from the runner
+    (VIREID_STUDY_RUN, for its kernels only), and the executed copy lands beside the outputs. (Other runs going to
+    scratch: the smoke-profile runs above.)"""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile\nworkers: int = 1  # mechanics')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from vireid_lib import paths\npaths.set_provenance(profile=profile)\nprint(paths.figures_dir())")]
+    nbformat.write(nb, tmp_path / "98_where.ipynb")
+    monkeypatch.setattr(NB, "NOTEBOOK_DIR", tmp_path)
+    out = NB.run_notebook(NB.NotebookSpec("98_where", "where", "prints where its figures go"), "cpu",
+                          progress=False, workers=2)
+    assert out == results_dir() / "notebooks" / "98_where.ipynb"
+    printed = "".join(json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]).strip()
+    out.unlink()
+    assert printed == str(results_dir() / "figures")
+    assert NB.STUDY_RUN_ENV not in os.environ, "set for the runner's kernels, not for the caller's process"
