@@ -398,7 +398,7 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     for spec in specs:  # every value checked before the first kernel starts
         check_parameters(spec, {k: v for k, v in params.items() if k in declared[spec.name]})
     study = is_study(profile, params)
-    root = outputs_root(profile, params)
+    root = results_dir() if study else scratch_dir(profile)
     print(f"==> outputs: {shown(root)}/ " + ("(the study's results)" if study else
           f"(scratch: only the {STUDY_PROFILE} profile with no parameters but {', '.join(sorted(MECHANICS))} "
           "rewrites the study's results/)"), flush=True)
