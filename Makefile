@@ -1,15 +1,18 @@
-# The two commands of the README: `make reproduce` and `make test`.
-# Both create .venv from pyproject.toml on first use (or when the pins change).
+# The two commands of the README: `make reproduce` and `make test`; and, for learners, `make lab` (the course in
+# JupyterLab) and `make reset-results` (back to the committed study after experiments).
+# They create .venv from pyproject.toml on first use (or when the pins change).
 SHELL := /bin/bash
 VPY := .venv/bin/python
 PROFILE ?= cpu
 
-.PHONY: venv test test-fast reproduce bench lint clean-notebooks clean-cache help
+.PHONY: venv test test-fast reproduce lab reset-results bench lint clean-notebooks clean-cache help
 
 help:
 	@echo "make reproduce   run every notebook (profile=$(PROFILE)) and regenerate results/"
 	@echo "                 e.g. make reproduce ARGS='--param budget_minutes=-1' (train every pending grid run)"
 	@echo "make test        unit tests + smoke-profile notebook runs"
+	@echo "make lab         the course (notebooks/) in JupyterLab with the project's kernel; e.g. make lab ARGS=--port=8890"
+	@echo "make reset-results  restore the committed study results (not runs), remove results/scratch/"
 	@echo "make bench       benchmarks (print speed ratios)"
 	@echo "make lint        ruff on the library, tests and notebooks"
 
@@ -24,6 +27,18 @@ test-fast: venv
 
 reproduce: venv
 	$(VPY) -m vireid_lib.cli reproduce --profile $(PROFILE) $(ARGS)
+
+# A notebook run here writes its figures and tables to the git-ignored results/scratch/<profile>/ (it says so):
+# only `make reproduce` writes the study's results/. The variables unset are the runner's, never a learner's.
+lab: venv
+	env -u VIREID_STUDY_RUN -u VIREID_BATCH_RUN -u MPLBACKEND .venv/bin/jupyter lab --ServerApp.root_dir=notebooks $(ARGS)
+
+# Tracked files under results/ back to the last commit, except results/runs/ (finished runs are kept, committed
+# or not); the scratch outputs of runs by hand removed.
+reset-results:
+	git checkout HEAD -- results ':(exclude)results/runs'
+	rm -rf results/scratch
+	@git status --short -- results ':(exclude)results/runs' | sed 's/^/still differs from the commit: /'
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(VPY) $$b || exit 1; done

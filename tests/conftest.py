@@ -65,3 +65,28 @@ def regdb_copy(regdb_root, tmp_path) -> Path:
     dst = tmp_path / "RegDB"
     shutil.copytree(regdb_root, dst)
     return dst
+
+
+@pytest.fixture
+def chrome(tmp_path_factory):
+    """Headless Chromium driven by selenium (Debian's chromium and chromium-driver), with a new empty profile;
+    skipped, saying how to install them, only where there is no browser."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    if not (binary and driver):
+        pytest.skip("no chromium/chromedriver on this machine (.ci/run installs Debian's chromium and "
+                    "chromium-driver; `apt-get install chromium chromium-driver` here)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--allow-file-access-from-files", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chrome')}"):
+        opts.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver), options=opts)
+    yield browser
+    browser.quit()

@@ -14,6 +14,11 @@ SPECS = list(NB.NOTEBOOKS)
 MAX_CODE_LINES = 30  # "a cell longer than a screen belongs in the library"
 
 
+def smoke_root():
+    """Where smoke-profile runs go: not the study's profile, so results/scratch/smoke/ (conftest's results dir)."""
+    return NB.outputs_root("smoke", {})
+
+
 def test_every_notebook_is_registered_and_every_registered_one_exists():
     on_disk = sorted(p.stem for p in NB.NOTEBOOK_DIR.glob("*.ipynb"))
     assert on_disk == sorted(s.name for s in SPECS)
@@ -37,6 +42,10 @@ def test_notebook_structure(spec):
             assert not cell.outputs and cell.execution_count is None, "notebooks/ holds no outputs"
             assert len(cell.source.splitlines()) <= MAX_CODE_LINES, f"cell too long:\n{cell.source[:200]}"
     assert "Exercises" in nb.cells[-1].source
+    setup = nb.cells[2]
+    assert setup.cell_type == "code" and f'start("{spec.name}", globals())' in setup.source, \
+        "the first code cell after the parameters checks them and says where the outputs go"
+    assert "results/scratch/<profile>/" in first.source, "the title cell says where the outputs go"
 
 
 def test_a_misspelt_parameter_is_an_error_naming_the_valid_ones():
@@ -64,6 +73,9 @@ def test_a_failing_notebook_names_the_cell_and_keeps_the_partial_copy(tmp_path, 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_notebook_runs_in_the_smoke_profile(spec):
     out = NB.run_notebook(spec, "smoke", progress=False)
+    assert out == smoke_root() / "notebooks" / f"{spec.name}.ipynb"
+    assert not (results_dir() / "figures").exists() and not (results_dir() / "tables").exists(), \
+        "a run with another profile than the study's leaves results/ alone"
     nb = json.loads(out.read_text())
     assert "papermill" not in nb["metadata"], "executed copies are scrubbed"
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
@@ -71,7 +83,7 @@ def test_notebook_runs_in_the_smoke_profile(spec):
     images = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
               if "image/png" in o.get("data", {})]
     assert len(images) >= len(spec.figures), "each saved figure is also shown in the notebook"
-    for p in spec.promised():
+    for p in spec.promised(smoke_root()):
         assert p.stat().st_size > 0, p
         if p.suffix == ".csv":
             assert len(p.read_text().strip().splitlines()) >= 2, f"{p} has no rows"
@@ -84,65 +96,42 @@ def test_report_links_only_to_files_that_exist():
     from vireid_lib.report import write_html, write_report
 
     for spec in SPECS:  # normally already run by the test above (same file: same xdist worker)
-        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+        if not (smoke_root() / "notebooks" / f"{spec.name}.ipynb").exists():
             NB.run_notebook(spec, "smoke", progress=False)
-    write_html()
-    text = write_report("smoke")
+    write_html(SPECS, "smoke", smoke_root())
+    text = write_report(SPECS, "smoke", smoke_root())
     assert "## The paper's claims beside this study's findings" in text
     links = re.findall(r"\]\(([^)]+)\)", text)
     assert any(link.startswith("figures/") for link in links)
-    missing = [link for link in links if not (results_dir() / link).exists()]
+    missing = [link for link in links if not (smoke_root() / link).exists()]
     assert not missing, missing
 
 
-def _chrome():
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not (binary and driver):
-        pytest.skip("no chromium/chromedriver on this machine (.ci/run installs Debian's chromium and "
-                    "chromium-driver; `apt-get install chromium chromium-driver` here)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--allow-file-access-from-files"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(driver), options=opts)
-
-
 @pytest.mark.slow
-def test_html_report_opens_in_a_real_browser_with_every_figure_loaded():
+def test_html_report_opens_in_a_real_browser_with_every_figure_loaded(chrome):
     from vireid_lib.report import write_html
 
     for spec in SPECS:
-        if not (results_dir() / "notebooks" / f"{spec.name}.ipynb").exists():
+        if not (smoke_root() / "notebooks" / f"{spec.name}.ipynb").exists():
             NB.run_notebook(spec, "smoke", progress=False)
-    pages = write_html()
+    pages = write_html(SPECS, "smoke", smoke_root())
     assert pages == [f"{s.name}.html" for s in SPECS]
-    browser = _chrome()
-    try:
-        for page in ["index.html", *pages]:
-            browser.get((results_dir() / "html" / page).as_uri())
-            deadline, stats = time.time() + 30, [0, 0]
-            while time.time() < deadline:  # wait for the document and every image to finish loading
-                stats = browser.execute_script(
-                    "const imgs = Array.from(document.images);"
-                    "return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length,"
-                    "        document.readyState === 'complete'];")
-                if stats[2] and stats[0] > 0 and stats[0] == stats[1]:
-                    break
-                time.sleep(0.2)
-            assert stats[0] > 0 and stats[0] == stats[1], f"{page}: {stats[1]} of {stats[0]} images loaded"
-        browser.get((results_dir() / "html" / "index.html").as_uri())
-        srcs = browser.execute_script("return Array.from(document.images).map(i => i.getAttribute('src'));")
-        promised = {f"../figures/{f}.png" for s in SPECS for f in s.figures}
-        assert promised <= set(srcs)
-    finally:
-        browser.quit()
+    for page in ["index.html", *pages]:
+        chrome.get((smoke_root() / "html" / page).as_uri())
+        deadline, stats = time.time() + 30, [0, 0]
+        while time.time() < deadline:  # wait for the document and every image to finish loading
+            stats = chrome.execute_script(
+                "const imgs = Array.from(document.images);"
+                "return [imgs.length, imgs.filter(i => i.complete && i.naturalWidth > 0).length,"
+                "        document.readyState === 'complete'];")
+            if stats[2] and stats[0] > 0 and stats[0] == stats[1]:
+                break
+            time.sleep(0.2)
+        assert stats[0] > 0 and stats[0] == stats[1], f"{page}: {stats[1]} of {stats[0]} images loaded"
+    chrome.get((smoke_root() / "html" / "index.html").as_uri())
+    srcs = chrome.execute_script("return Array.from(document.images).map(i => i.getAttribute('src'));")
+    promised = {f"../figures/{f}.png" for s in SPECS for f in s.figures}
+    assert promised <= set(srcs)
 
 
 def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():

@@ -8,7 +8,9 @@ The package is thin on purpose; one module per concept (see ``../shared/STYLE.md
     transforms   RCC, CRE, random erasing, crop, flip, normalisation: batched tensor ops
     evaluation   SYSU-MM01 and RegDB protocols; CMC, mAP, mINP
     viz/         figures
-    notebooks    the notebook registry and the papermill runner behind `make reproduce`
+    notebooks    the notebook registry, the papermill runner behind `make reproduce`, start() (every notebook's
+                 first call: checks its parameters, says where its outputs go)
+    report       results/README.md and the HTML pages, from the registry it is given
 
 Importing the package does not import torch; submodules that need it import it themselves.
 """

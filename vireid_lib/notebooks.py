@@ -1,11 +1,15 @@
-"""The notebook registry and the papermill runner behind ``make reproduce``.
+"""The notebook registry, the papermill runner behind ``make reproduce``, and :func:`start`, the first call of
+every notebook.
 
 One registry (:data:`NOTEBOOKS`) says, for every notebook, its order, what it shows, and which files it
-must produce; the runner, the tests and the report all read it. The runner (per
+must produce; the runner, the tests and the report (which is given it) all read it. The runner (per
 ``../shared/NOTEBOOK-CONVENTIONS.md``):
 
 - checks the parameters it passes against the notebook's ``parameters`` cell (papermill only warns about a
-  misspelt one, and injects it anyway);
+  misspelt one, and injects it anyway), as each notebook's :func:`start` does again in its kernel;
+- writes ``results/`` only for the study's own run (the study's profile, parameters that are mere mechanics:
+  :func:`is_study`), setting ``VIREID_STUDY_RUN=1`` for its kernels; any other run goes to the git-ignored
+  ``results/scratch/<profile>/``, as a notebook run by hand does;
 - runs with the ``python3`` kernel (the venv's), in ``notebooks/`` as working directory, figures inline;
 - writes the executed copy to a temporary file and renames it into ``results/notebooks/`` only on success;
   a failed run is kept as ``<name>.failed.ipynb`` and reported with the failing cell;
@@ -16,7 +20,9 @@ must produce; the runner, the tests and the report all read it. The runner (per
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import difflib
 import os
 import platform
 import re
@@ -27,11 +33,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import check_profile
-from .errors import VireidError
+from .errors import ConfigError, VireidError
 from .io import atomic_path, atomic_write_json, sha256_file
-from .paths import REPO_ROOT, results_dir
+from .paths import (
+    REPO_ROOT,
+    STUDY_RUN_ENV,
+    outputs_dir,
+    results_dir,
+    runs_dir,
+    scratch_dir,
+    set_provenance,
+    shown,
+    study_run,
+)
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+STUDY_PROFILE = "cpu"  # the profile of the committed study under results/
+# Parameters that change how a run goes, not what it shows: the runner may set them and still write results/
+# (budget_minutes: how long notebooks 05/06 train pending grid runs; workers: how many at once).
+MECHANICS = frozenset({"budget_minutes", "workers"})
 
 
 @dataclass(frozen=True)
@@ -47,8 +67,9 @@ class NotebookSpec:
     def path(self) -> Path:
         return NOTEBOOK_DIR / f"{self.name}.ipynb"
 
-    def promised(self) -> list[Path]:
-        r = results_dir()
+    def promised(self, root: Path | None = None) -> list[Path]:
+        """The figures and tables it must produce under ``root`` (default ``results/``; see :func:`outputs_root`)."""
+        r = root or results_dir()
         return [r / "figures" / f"{f}.png" for f in self.figures] + [
             r / "tables" / f"{t}.{ext}" for t in self.tables for ext in ("csv", "md")]
 
@@ -143,14 +164,116 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     return papermill.inspect_notebook(str(path))
 
 
+class ParameterError(ConfigError):
+    """A notebook was given a parameter its ``parameters`` cell does not declare, or a value of the wrong type."""
+
+
+# the declared types checked, with the Python types accepted (None for a string: "the default", as "") and a name
+_TYPES = {"str": ((str, type(None)), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
+          "bool": ((bool,), "True or False")}
+
+
 def check_parameters(spec: NotebookSpec, params: dict) -> None:
+    """Refuse a name the notebook's ``parameters`` cell does not declare (papermill only warns and injects it)
+    and a value of another type than the declared one. The runner calls it before starting a kernel and every
+    notebook's :func:`start` calls it on what its kernel received, so both say the same."""
     known = notebook_parameters(spec.path)
-    unknown = sorted(set(params) - set(known))
+    unknown = set(params) - set(known)
     if unknown:
-        raise VireidError(
-            f"notebook {spec.name} has no parameter(s) {', '.join(unknown)}; its parameters are "
-            f"{', '.join(sorted(known))} (papermill would silently ignore the misspelt name)"
+        raise ParameterError(
+            f"notebook {spec.name} has no parameter(s) {_unknown(unknown, known)}; its parameters are "
+            f"{', '.join(sorted(known))} (papermill would only warn and run with the default)"
         )
+    for name, value in params.items():
+        want = known[name]["inferred_type_name"]
+        accepted, what = _TYPES.get(want, (object, ""))
+        if not isinstance(value, accepted) or (want != "bool" and isinstance(value, bool)):
+            example = known[name]["default"]
+            raise ParameterError(
+                f"notebook {spec.name}: parameter {name} must be {what} (its parameters cell declares "
+                f"`{name}: {want} = {example}`), got {value!r} (a {type(value).__name__}); e.g. "
+                f"`{name} = {example}` in the cell, `-p {name} {example}` for papermill, "
+                f"`--param {name}={example}` for vireid reproduce"
+            )
+
+
+def _unknown(names, known) -> str:
+    return ", ".join(f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, known, 1)) else u
+                     for u in sorted(names))
+
+
+def is_study(profile: str, params: dict) -> bool:
+    """Whether a runner's run is the study's own reproduction, so writes ``results/``: the study's profile, and
+    no parameter but ``profile`` and the mechanics (:data:`MECHANICS`)."""
+    return profile == STUDY_PROFILE and set(params) - {"profile"} <= MECHANICS
+
+
+def outputs_root(profile: str, params: dict) -> Path:
+    """Where a runner's run writes its figures, tables, executed notebooks and report (:func:`is_study`)."""
+    return results_dir() if is_study(profile, params) else scratch_dir(profile)
+
+
+def start(name: str, namespace: dict) -> Path:
+    """The first code cell of every notebook: ``start("01_data_exploration", globals())``.
+
+    Checks the parameters this kernel received (the ``parameters`` cell as it ran and papermill's injected
+    cell, read back from the kernel's input history) against those the registered notebook declares, with the
+    runner's :func:`check_parameters`; records the profile and data that this run's figures and tables are made
+    with; and says where they go (``results/`` in the study's reproduction, else ``results/scratch/<profile>/``).
+    Returns that folder."""
+    from .config import data_config
+
+    spec = get(name)
+    declared = notebook_parameters(spec.path)
+    missing = sorted(k for k in declared if k not in namespace)
+    if missing:
+        raise ParameterError(f"{', '.join(missing)} not defined: run the parameters cell of {spec.name} first "
+                             "(or Run All)")
+    names = set(declared) | _assigned_by_parameter_cells(namespace.get("In"), set(declared))
+    check_parameters(spec, {k: namespace.get(k) for k in names})
+    profile = check_profile(namespace["profile"])
+    data = data_config(profile, root=namespace.get("data_root") or None).label
+    set_provenance(notebook=spec.name, profile=profile, data=data)
+    out = outputs_dir()
+    if study_run():
+        print(f"outputs: {shown(out)}/ (figures/, tables/): the study's own results, as `make reproduce` runs it")
+    else:
+        print(f"outputs: {shown(out)}/ (figures/, tables/), a git-ignored scratch folder: the study's results/ "
+              f"are written only by `make reproduce`; finished training runs are shared ({shown(runs_dir())}/)")
+    return out
+
+
+def _assigned_by_parameter_cells(history, declared: set[str]) -> set[str]:
+    """Names assigned by the cells that ran just before this one and hold only literal assignments: the
+    parameters cell as the learner edited it (it assigns a declared name) and papermill's injected cell (it
+    starts with ``# Parameters``). ``history`` is IPython's ``In``, whose last entry is the running cell."""
+    names: set[str] = set()
+    for source in reversed(history[:-1] if isinstance(history, list) else []):
+        assigned = _literal_assignments(source)
+        if assigned is None or not (declared & assigned or source.startswith("# Parameters")):
+            break
+        names |= assigned
+    return names
+
+
+def _literal_assignments(source: str) -> set[str] | None:
+    """The names a cell assigns if it holds only ``name = literal`` or ``name: type = literal``, else None."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return None
+    names = set()
+    for node in body:
+        target = (node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1
+                  else node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None)
+        if not isinstance(target, ast.Name):
+            return None
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            return None
+        names.add(target.id)
+    return names
 
 
 class NotebookFailed(VireidError):
@@ -185,22 +308,32 @@ def stable_object_reprs(text: str) -> str:
 
 
 def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, progress: bool = True,
-                 **params) -> Path:
-    """Execute one notebook with papermill; return the path of the executed (scrubbed) copy."""
+                 study: bool | None = None, **params) -> Path:
+    """Execute one notebook with papermill; return the path of the executed (scrubbed) copy.
+
+    The study's own run writes its figures, tables and executed copy under ``results/``, any other under
+    ``results/scratch/<profile>/``. ``study`` says which (default: :func:`is_study` of these parameters);
+    ``out_dir`` moves the executed copy."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     check_profile(profile)
     params = {"profile": profile, **params}
     check_parameters(spec, params)
-    out_dir = out_dir or results_dir() / "notebooks"
+    study = is_study(profile, params) if study is None else study
+    root = results_dir() if study else scratch_dir(profile)
+    out_dir = out_dir or root / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{spec.name}.ipynb"
     failed = out_dir / f"{spec.name}.failed.ipynb"
-    env_before = {k: os.environ.get(k) for k in ("MPLBACKEND", "VIREID_BATCH_RUN")}
-    # figures are shown inline (the executed copy is what the reader sees) whatever the caller's backend
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ["VIREID_BATCH_RUN"] = "1"  # progress bars print sparse text lines, not widgets
+    kernel_env = {
+        # figures are shown inline (the executed copy is what the reader sees) whatever the caller's backend
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "VIREID_BATCH_RUN": "1",  # progress bars print sparse text lines, not widgets
+        STUDY_RUN_ENV: "1" if study else None,  # the only way to write results/ (paths.py)
+    }
+    env_before = {k: os.environ.get(k) for k in kernel_env}
+    _set_env(kernel_env)
     try:
         with atomic_path(final, suffix=".ipynb") as tmp:
             try:
@@ -216,17 +349,21 @@ def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, 
                 ) from None
             scrub(tmp)
     finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_env(env_before)
     with contextlib.suppress(FileNotFoundError):
         failed.unlink()
-    missing = [str(p) for p in spec.promised() if not p.exists()]
+    missing = [str(p) for p in spec.promised(root) if not p.exists()]
     if missing:
         raise NotebookFailed(f"notebook {spec.name} ran but did not produce {', '.join(missing)}")
     return final
+
+
+def _set_env(values: dict[str, str | None]) -> None:
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 def environment_info() -> dict[str, str]:
@@ -243,23 +380,34 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     """Run every registered notebook (or ``only`` some) in order, then rewrite the report. Returns times (s).
 
     ``params`` (e.g. ``{"budget_minutes": 0}``) go to every notebook whose parameters cell declares them; a
-    name no selected notebook declares is an error."""
-    from .report import write_html, write_report
+    name no selected notebook declares is an error. The study's profile with no parameters but the mechanics
+    (:func:`is_study`) rewrites ``results/``; any other call writes everything, report included, to
+    ``results/scratch/<profile>/``."""
+    from .report import write_html, write_report  # here, not at the top: a kernel's start() needs no torch
 
     check_profile(profile)
     specs = [get(n) for n in only] if only else list(NOTEBOOKS)
     params = params or {}
     declared = {s.name: set(notebook_parameters(s.path)) for s in specs}
-    unknown = sorted(set(params) - set().union(*declared.values()))
-    if unknown:
-        raise VireidError(f"no selected notebook has the parameter(s) {', '.join(unknown)}; "
-                          f"see `vireid notebooks` for each notebook's parameters")
-    timings_path = results_dir() / "timings.json"
+    every = set().union(*declared.values())
+    if len(specs) == 1:  # the notebook's own message, as its start() would say it
+        check_parameters(specs[0], params)
+    if set(params) - every:
+        raise ParameterError(f"no selected notebook has the parameter(s) {_unknown(set(params) - every, every)}; "
+                             f"their parameters are {', '.join(sorted(every))} (see `vireid notebooks`)")
+    for spec in specs:  # every value checked before the first kernel starts
+        check_parameters(spec, {k: v for k, v in params.items() if k in declared[spec.name]})
+    study = is_study(profile, params)
+    root = results_dir() if study else scratch_dir(profile)
+    print(f"==> outputs: {shown(root)}/ " + ("(the study's results)" if study else
+          f"(scratch: only the {STUDY_PROFILE} profile with no parameters but {', '.join(sorted(MECHANICS))} "
+          "rewrites the study's results/)"), flush=True)
+    timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
     for spec in specs:
         print(f"==> {spec.name} (profile={profile})", flush=True)
         t0 = time.perf_counter()
-        run_notebook(spec, profile, progress=progress,
+        run_notebook(spec, profile, progress=progress, study=study,
                      **{k: v for k, v in params.items() if k in declared[spec.name]})
         timings[spec.name] = round(time.perf_counter() - t0, 1)
         print(f"    {spec.name}: {timings[spec.name]:.1f} s", flush=True)
@@ -267,13 +415,13 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
         all_t[profile] = timings
         atomic_write_json(timings_path, all_t)
     manifest = {
-        "profile": profile, "environment": environment_info(),
-        "files": {str(p.relative_to(results_dir())): sha256_file(p)
-                  for spec in NOTEBOOKS for p in spec.promised() if p.exists()},
+        "profile": profile, "parameters": params, "environment": environment_info(),
+        "files": {str(p.relative_to(root)): sha256_file(p)
+                  for spec in NOTEBOOKS for p in spec.promised(root) if p.exists()},
     }
-    atomic_write_json(results_dir() / "manifest.json", manifest)
-    write_report(profile)
-    write_html()
+    atomic_write_json(root / "manifest.json", manifest)
+    write_report(NOTEBOOKS, profile, root)
+    write_html(NOTEBOOKS, profile, root)
     print("summary: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
           + f"; total {sum(timings.values()) / 60:.1f} min", flush=True)
     return timings

@@ -1,28 +1,57 @@
-"""Tables: written once as CSV (the truth), Markdown (for the report) and optionally LaTeX (booktabs)."""
+"""Tables: written once as CSV (the truth), Markdown (for the report) and optionally LaTeX (booktabs), with a
+record of what they were made with beside them (``<name>.provenance.json``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
-from .io import atomic_write_text
-from .paths import tables_dir
+from .errors import VireidError
+from .io import atomic_write_json, atomic_write_text
+from .paths import provenance, tables_dir
 
 
 def save_table(df: pd.DataFrame, name: str, tex: bool = False, floatfmt: str = ".1f", caption: str | None = None
                ) -> Path:
-    """Write ``results/tables/<name>.csv`` and ``.md`` (and ``.tex``), atomically. Returns the CSV path."""
+    """Write ``<tables_dir()>/<name>.csv`` and ``.md`` (and ``.tex``), atomically, and what the table was made
+    with (notebook, profile, data) as ``<name>.provenance.json`` and a last line of the Markdown caption.
+    Returns the CSV path."""
     out = tables_dir() / f"{name}.csv"
     atomic_write_text(out, df.to_csv(index=False, float_format="%.4g"))
     md = df.to_markdown(index=False, floatfmt=floatfmt)
     if caption:
         md = f"{md}\n\n{caption}"
+    made_with = provenance()
+    if made_with:
+        md += (f"\n\n*Made by notebook {made_with.get('notebook', '?')}, profile {made_with.get('profile', '?')}, "
+               f"data: {made_with.get('data', '?')}.*")
+        atomic_write_json(_provenance_path(out), made_with)
+    else:  # written outside a notebook: no stale record of an earlier table may stay beside it
+        _provenance_path(out).unlink(missing_ok=True)
     atomic_write_text(out.with_suffix(".md"), md + "\n")
     if tex:
         styler = df.style.hide(axis="index").format(precision=int(floatfmt.strip(".f") or 1))
         atomic_write_text(out.with_suffix(".tex"), styler.to_latex(hrules=True, caption=caption))
     return out
+
+
+def table_provenance(csv: str | Path) -> dict[str, str]:
+    """What a table saved by :func:`save_table` was made with (``notebook``, ``profile``, ``data``); {} if no
+    record is beside it."""
+    path = _provenance_path(Path(csv))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as e:
+        raise VireidError(f"{path} is not a JSON record of what the table was made with ({e}); rerun the notebook "
+                          "that made the table") from None
+
+
+def _provenance_path(csv: Path) -> Path:
+    return csv.with_name(f"{csv.stem}.provenance.json")
 
 
 # ---------------------------------------------------------------------------------------------------------
