@@ -12,10 +12,14 @@ and mAP (mean over seeds) with their training time. The runs land in the run reg
 """
 
 import argparse
+import os
 
 import numpy as np
 
 from vireid_lib.experiments import run
+from vireid_lib.paths import STUDY_RUN_ENV
+
+os.environ[STUDY_RUN_ENV] = "1"  # the study's own validation runs: they belong under results/runs/ (README tables)
 from vireid_lib.grids import TABLE1
 
 # the dataset's difficulty knobs the grid issue allows to set from the baseline alone (ids, images, noise); each

@@ -137,3 +137,26 @@ def test_a_stale_run_shows_as_stale_in_the_registry_and_the_tables(monkeypatch, 
     assert experiments.status(cfg) == "stale (code changed)" and not experiments.is_finished(cfg)
     long = grid_long("table1", "smoke")
     assert set(long[long["row"] == "Baseline"]["stale"]) == {"code"}
+
+
+def test_a_learner_reuses_fresh_study_runs_and_trains_stale_or_new_ones_in_scratch(monkeypatch, tmp_path):
+    from vireid_lib import experiments
+    from vireid_lib.paths import STUDY_RUN_ENV
+
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path))
+    cfg = TABLE1[0].config("smoke", 0).with_overrides(**{"train.eval_every": 0})
+    monkeypatch.setenv(STUDY_RUN_ENV, "1")  # the study's reproduction trains the committed run
+    study = experiments.run_path(cfg)
+    experiments.run(cfg, progress_bar=False, log=False)
+    assert study == tmp_path / "runs" / "smoke" / engine.run_identity(cfg)
+    monkeypatch.delenv(STUDY_RUN_ENV)  # a learner in JupyterLab
+    assert experiments.run_path(cfg) == study  # fresh: reused
+    other = cfg.with_overrides(**{"loss.theta1": 0.3})
+    assert experiments.run_path(other).is_relative_to(tmp_path / "scratch" / "runs")  # new: in scratch
+    final = json.loads((study / "final.json").read_text())
+    final["fingerprint"]["code"] = "edited"  # the learner edited the code: the committed run is stale for them
+    (study / "final.json").write_text(json.dumps(final))
+    before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file() and p.name != ".lock"}
+    experiments.run(cfg, progress_bar=False, log=False)
+    assert experiments.run_path(cfg).is_relative_to(tmp_path / "scratch" / "runs")
+    assert {p: p.read_bytes() for p in study.rglob("*") if p.is_file() and p.name != ".lock"} == before

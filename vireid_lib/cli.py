@@ -77,8 +77,13 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_grid(args) -> None:
+    import os
+
     from .experiments import run_grid
     from .grids import GRIDS
+    from .paths import STUDY_RUN_ENV
+
+    os.environ[STUDY_RUN_ENV] = "1"  # the study's grid: its runs belong under results/runs/ (workers inherit it)
 
     grids = list(GRIDS) if args.grids == ["all"] else args.grids
     unknown = [g for g in grids if g not in GRIDS]

@@ -25,7 +25,28 @@ from .workers import worker_init
 
 
 def run_path(cfg: ExperimentConfig) -> Path:
-    return runs_dir() / cfg.profile / run_identity(cfg)
+    """The folder of ``cfg``'s run. The study's reproduction (``VIREID_STUDY_RUN``) keeps its runs in
+    ``results/runs/<profile>/<identity>/``. Any other process (JupyterLab, papermill by hand, a script) reuses a
+    committed run there while it is fresh, and trains what is missing or stale in the git-ignored
+    ``results/scratch/runs/<profile>/<identity>/`` instead: a learner's experiments never change the study's runs."""
+    from .paths import study_run
+
+    identity = run_identity(cfg)
+    study = runs_dir() / cfg.profile / identity
+    if study_run():
+        return study
+    scratch = scratch_runs_dir() / cfg.profile / identity
+    if (scratch / "final.json").exists() or (scratch / "checkpoint.pt").exists():
+        return scratch
+    if (study / "final.json").exists() and run_staleness(cfg, study) is None:
+        return study
+    return scratch
+
+
+def scratch_runs_dir() -> Path:
+    from .paths import results_dir
+
+    return results_dir() / "scratch" / "runs"
 
 
 def is_finished(cfg: ExperimentConfig) -> bool:

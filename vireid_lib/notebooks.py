@@ -239,7 +239,8 @@ def start(name: str, namespace: dict) -> Path:
         print(f"outputs: {shown(out)}/ (figures/, tables/): the study's own results, as `make reproduce` runs it")
     else:
         print(f"outputs: {shown(out)}/ (figures/, tables/), a git-ignored scratch folder: the study's results/ "
-              f"are written only by `make reproduce`; finished training runs are shared ({shown(runs_dir())}/)")
+              f"are written only by `make reproduce`. Finished runs of the study ({shown(runs_dir())}/) are reused; "
+              f"runs trained here go to {shown(results_dir() / 'scratch' / 'runs')}/")
     return out
 
 
