@@ -55,7 +55,8 @@ GRID_SCRIPT = "from vireid_lib.experiments import run_grid; run_grid(['table4'],
 
 @pytest.mark.slow
 def test_a_killed_grid_restarts_where_it_stopped_with_the_same_numbers(tmp_path):
-    env = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "killed")}
+    # the study's grid (as `vireid grid` runs it): its runs land in results/runs/
+    env = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "killed"), "VIREID_STUDY_RUN": "1"}
     proc = subprocess.Popen([sys.executable, "-c", GRID_SCRIPT], env=env)
     runs = tmp_path / "killed" / "runs" / "smoke"
     deadline = time.time() + 180
@@ -68,7 +69,7 @@ def test_a_killed_grid_restarts_where_it_stopped_with_the_same_numbers(tmp_path)
     assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=env, timeout=600).returncode == 0
     assert len(list(runs.glob("*/final.json"))) == 5
     assert {f: f.stat().st_mtime_ns for f in finished} == finished  # the runs finished before the kill: not retrained
-    clean = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "clean")}
+    clean = {**os.environ, "VIREID_RESULTS_DIR": str(tmp_path / "clean"), "VIREID_STUDY_RUN": "1"}
     assert subprocess.run([sys.executable, "-c", GRID_SCRIPT], env=clean, timeout=600).returncode == 0
     for final in runs.glob("*/final.json"):
         twin = tmp_path / "clean" / "runs" / "smoke" / final.parent.name / "final.json"
@@ -170,3 +171,21 @@ def test_a_retrained_model_reproduces_the_committed_run_with_its_thread_count():
     shutil.rmtree(run_path(cfg) / "retrain")
     with pytest.warns(UserWarning, match="differs from the committed run"):
         trained_model(cfg, progress_bar=False)
+
+
+def test_decisive_rows_get_five_seeds_in_the_cpu_profile():
+    """Issue 12: every Table 1 row, and the paper's θ values and their neighbours, are run with 5 seeds; the other
+    rows with the profile's 3; an explicit seed list applies to every row."""
+    from vireid_lib.grids import CHOSEN_THETA1, CHOSEN_THETA2
+
+    seeds = {}
+    for row, seed, _ in grid_runs(["table1", "table2", "theta1", "theta2"], "cpu"):
+        seeds.setdefault((row.table, row.name), set()).add(seed)
+    assert all(seeds[("Table 1", r)] == set(range(5)) for r in ("Baseline", "+RCC", "+RCC+CRE+Fusion+DML"))
+    assert seeds[("Table 2", "layer1+layer2")] == {0, 1, 2}
+    for table, chosen in (("Fig. 4a", CHOSEN_THETA1), ("Fig. 4b", CHOSEN_THETA2)):
+        five = {name for (t, name), s in seeds.items() if t == table and len(s) == 5}
+        sweep = "θ1" if table == "Fig. 4a" else "θ2"
+        expected = {f"{sweep} = {round(x, 1)}" for x in (chosen - 0.2, chosen, chosen + 0.2) if 0 <= x <= 2 + 1e-9}
+        assert five == expected
+    assert {s for _, s, _ in grid_runs(["table1"], "cpu", seeds=(7,))} == {7}

@@ -191,29 +191,32 @@ def load_checkpoint(path: Path, identity: str) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def extract_features(model: VIReIDNet, images: np.ndarray, modality: str, device: torch.device,
-                     batch_size: int = 256, branch: str | None = None, channels_last: bool = False) -> np.ndarray:
-    """L2-normalised embeddings (the test branch by default) of uint8 images (N, H, W, 3)."""
+                     batch_size: int = 256, branch: str | None = None, channels_last: bool = False,
+                     feature: str | None = None) -> np.ndarray:
+    """L2-normalised embeddings (the test branch and ``model.test_feature`` by default) of uint8 images
+    (N, H, W, 3)."""
     model.eval()
     out = []
     for i in range(0, len(images), batch_size):
         x = test_transform(to_tensor(np.asarray(images[i : i + batch_size]), device))
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        out.append(model.embed(x, modality, branch).float().cpu())
+        out.append(model.embed(x, modality, branch, feature).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 1), np.float32)
 
 
-def evaluate(model: VIReIDNet, cfg: ExperimentConfig, device: torch.device, modes: tuple[str, ...] | None = None
-             ) -> dict:
+def evaluate(model: VIReIDNet, cfg: ExperimentConfig, device: torch.device, modes: tuple[str, ...] | None = None,
+             feature: str | None = None) -> dict:
     """The dataset's own protocol on the model (:func:`~vireid_lib.evaluation.evaluate_dataset`): SYSU-MM01
     all-search (and indoor-search) over ``data.trials`` gallery trials, or RegDB visible→thermal and
-    thermal→visible on the configured split. Returns ``{protocol name: result dict}`` (means, stds in percent)."""
+    thermal→visible on the configured split. Returns ``{protocol name: result dict}`` (means, stds in percent).
+    ``feature``: the test-time representation ("bn" or "pool"), default ``model.test_feature``."""
     ds = open_dataset(cfg.data, verbose=False)
     h, w = cfg.data.height, cfg.data.width
 
     def embed(images) -> np.ndarray:
         return extract_features(model, load_images(images, h, w), images.modality, device,
-                                channels_last=cfg.train.channels_last)
+                                channels_last=cfg.train.channels_last, feature=feature)
 
     return evaluate_dataset(ds, embed, cfg.data, modes)
 
@@ -375,8 +378,10 @@ def _reevaluate(cfg: ExperimentConfig, run_dir: Path, log: bool) -> dict:
     model = load_model(cfg, run_dir, device)
     t0 = time.perf_counter()
     results = evaluate(model, cfg, device)
+    other = "pool" if cfg.model.test_feature == "bn" else "bn"
     previous = {"headline": final["headline"], "fingerprint": final.get("fingerprint")}
     final.update(results=results, headline=headline(results), fingerprint=fp.fingerprint(cfg),
+                 readings={f"test_feature={other}": evaluate(model, cfg, device, feature=other)},
                  eval_seconds=time.perf_counter() - t0, reevaluated=previous)
     atomic_write_json(run_dir / "final.json", final)
     progress.line(f"{run_dir.name}: the test data changed since this run finished; evaluated again: "
@@ -521,8 +526,11 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
 
     t0 = time.perf_counter()
     results = evaluate(model, cfg, device)
+    # the other reading of the test-time representation, on the same trained model (README, "readings")
+    other = "pool" if cfg.model.test_feature == "bn" else "bn"
+    readings = {f"test_feature={other}": evaluate(model, cfg, device, feature=other)}
     final = {"identity": identity, "name": cfg.name, "results": results, "headline": headline(results),
-             "num_classes": data.num_classes, "fingerprint": prints,
+             "readings": readings, "num_classes": data.num_classes, "fingerprint": prints,
              "history": history, "provenance": provenance(cfg, device), "eval_seconds": time.perf_counter() - t0,
              "train_seconds": sum(h.get("seconds", 0.0) for h in history)}
     with atomic_path(run_dir / "model.pt", suffix=".pt") as tmp:

@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import ExperimentConfig
 from .engine import load_model, read_final, run_identity, run_staleness, train
 from .errors import VireidError
-from .grids import DEFAULT_SEEDS, Row, rows
+from .grids import Row, rows
 from .io import atomic_path
 from .paths import runs_dir
 from .workers import worker_init
@@ -131,15 +131,19 @@ def _warn_if_different(committed: dict, again: dict, path: Path) -> None:
 def grid_runs(grids: list[str], profile: str, seeds: tuple[int, ...] | None = None,
               data_root: str | None = None) -> list[tuple[Row, int, ExperimentConfig]]:
     """Every (row, seed, config) of the grids: seed by seed, grid by grid, row by row, so that a partial run of
-    the grid (a time budget) has every row with its first seed before any row gets a second one."""
+    the grid (a time budget) has every row with its first seed before any row gets a second one. ``seeds``: for
+    every row; ``None``: each row's own (:meth:`Row.seed_list`: the profile's, more for decisive rows)."""
     from .config import experiment_config
 
-    seeds = seeds if seeds is not None else DEFAULT_SEEDS[profile]
+    per_row = {(g, r.name): r.seed_list(profile, seeds) for g in grids for r in rows(g)}
+    all_seeds = sorted({s for ss in per_row.values() for s in ss})
     out = []
-    for s in seeds:
+    for s in all_seeds:
         full = run_identity(experiment_config(profile, seed=s, data_root=data_root))
         for g in grids:
             for row in rows(g):
+                if s not in per_row[(g, row.name)]:
+                    continue
                 cfg = row.config(profile, s, data_root)
                 if run_identity(cfg) != full:  # only the full method logs intermediate evaluations (nb 04)
                     cfg = cfg.with_overrides(**{"train.eval_every": 0})
