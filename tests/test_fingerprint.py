@@ -77,9 +77,9 @@ def test_fingerprints_depend_on_the_settings_that_change_numerics_not_on_mechani
 
 
 def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
-    x = [0.123456789, 1e-17, -3.3]
+    x = [0.123456789, 1e-17, -3.3]  # 6 significant digits of the largest magnitude
     assert fp._q(x) == fp._q([0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)])
-    assert fp._q(x) != fp._q([0.1235, 0.0, -3.3])
+    assert fp._q(x) != fp._q([0.1235, 0.0, -3.3]) and fp._q(x) != fp._q([0.12348, 0.0, -3.3])
 
 
 def test_a_stale_run_is_set_aside_and_trained_again(tmp_path):

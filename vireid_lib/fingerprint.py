@@ -9,7 +9,7 @@ the numbers were computed:
   training uses (the sampler, :func:`~vireid_lib.transforms.train_transform`, the model, :func:`~vireid_lib.losses.
   total_loss`, the optimiser and its schedule, :func:`~vireid_lib.engine.train_step`), and the protocols' metrics
   run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
-  metrics, each rounded to 8 significant digits relative to its tensor's scale, are hashed.
+  metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed.
 - ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint (the bytes of
   a small dataset it writes with a fixed spec, :func:`generator_fingerprint`); for real data, the content hashes of
   the training and test image files (:func:`vireid_lib.data.cache.file_digests`).
@@ -40,7 +40,7 @@ import numpy as np
 from .io import atomic_write_json, stable_hash
 
 #: significant digits kept of every number that enters a fingerprint
-DIGITS = 8
+DIGITS = 6
 #: the tiny network and data the code fingerprint trains
 TINY = {"width": 4, "fusion_channels": 4, "height": 32, "image_width": 16, "classes": 4, "steps": 3}
 
