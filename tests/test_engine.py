@@ -93,14 +93,16 @@ def test_a_finished_run_is_returned_not_trained_again(tmp_path):
 
 
 def test_a_nan_loss_stops_naming_epoch_batch_and_part(tmp_path, monkeypatch):
-    real = engine.total_loss
+    from vireid_lib import training
+
+    real = training.total_loss
 
     def poisoned(out, labels, cfg):
         total, parts = real(out, labels, cfg)
         parts["wrt"] = parts["wrt"] * float("nan")
         return total, parts
 
-    monkeypatch.setattr(engine, "total_loss", poisoned)
+    monkeypatch.setattr(training, "total_loss", poisoned)
     with pytest.raises(engine.TrainingDiverged, match=r"epoch 1, batch 1: wrt = nan"):
         engine.train(smoke(), tmp_path, progress_bar=False, log=False)
     assert not (tmp_path / "final.json").exists()

@@ -3,14 +3,7 @@
 import pandas as pd
 import pytest
 
-from vireid_lib import paper
-from vireid_lib.report import claims, theta_verdict
-
-
-def test_theta_verdict_separates_supported_noise_and_contradicted():
-    assert theta_verdict(0.0, 2.0) == "supported"  # the chosen θ is the best one
-    assert theta_verdict(1.5, 2.0) == "within noise"  # another θ is better, by less than the seed std
-    assert theta_verdict(3.0, 2.0) == "contradicted"
+from vireid_lib.report import claims
 
 
 @pytest.fixture
@@ -20,18 +13,22 @@ def tables_dir(tmp_path, monkeypatch):
     return tmp_path / "tables"
 
 
-def test_claims_read_the_paper_numbers_and_the_measured_tables(tables_dir):
-    theta = [{"sweep": s, "x": round(0.2 * i, 1), "R1 mean": 10.0 + (3.0 if round(0.2 * i, 1) == best else 0.0),
-              "R1 std": 1.0, "R1 count": 3} for s, best in (("θ1", 0.6), ("θ2", 0.4)) for i in range(11)]
-    pd.DataFrame(theta).to_csv(tables_dir / "06_theta_sweep.csv", index=False)
+def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
+    from vireid_lib import stats
+
+    claim = stats.Claim("Table 1: +RCC vs Baseline", 7.01, [31, 32, 30, 31, 33], [20, 21, 19, 20, 22], table="Table 1",
+                        extra={"row": "+RCC", "against": "Baseline", "the paper says": "RCC improves on the baseline"})
+    stats.verdict_table([claim]).to_csv(tables_dir / "verdicts.csv", index=False)
+    pd.DataFrame([{"sweep": "θ2", "chosen": 1.8, "verdict": "contradicted", "reading": "θ2 = 1.0 beats it"}]
+                 ).to_csv(tables_dir / "06_theta_verdicts.csv", index=False)
     pd.DataFrame([{"protocol": "RegDB visible-to-thermal", "method": "ours (this study)", "R1": 3.0, "mAP": 4.0,
                    "chance R1": 1.7, "source": "synthetic (RegDB layout), profile cpu; NOT comparable: synthetic"}]
                  ).to_csv(tables_dir / "table5.csv", index=False)
     c = claims().set_index("claim (paper)")
-    f4 = paper.figure4()
-    assert (f4["theta1_sweep"]["chosen"], f4["theta2_sweep"]["chosen"]) == (0.6, 1.8)  # the sweeps written above
-    assert c.loc["Fig. 4: rank-1 is highest at θ1 = 0.6", "verdict"] == "supported"
-    assert c.loc["Fig. 4: rank-1 is highest at θ2 = 1.8", "verdict"] == "contradicted"  # 3 points > std 1
+    rcc = [k for k in c.index if k.startswith("Table 1: +RCC vs Baseline")]
+    assert rcc and c.loc[rcc[0], "verdict"] == "supported" and "(paper Δ +7.01)" in rcc[0]
+    assert "adjusted p" in c.loc[rcc[0], "this study"] and "seeds 5 / 5" in c.loc[rcc[0], "this study"]
+    assert c.loc["Fig. 4: rank-1 is highest at θ2 = 1.8", "verdict"] == "contradicted"
     regdb = [k for k in c.index if k.endswith("(Table 5)")]
     # the paper's Table 5, row "Ours", visible-to-thermal: R1 92.00, mAP 88.01 (paper_numbers.json)
     assert regdb == ["the method reaches rank-1 92.00 / mAP 88.01 on RegDB visible-to-thermal (Table 5)"]

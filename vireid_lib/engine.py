@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import platform
 import time
@@ -45,15 +44,11 @@ from .data import IdentitySampler, load_images, open_dataset
 from .errors import CheckpointError, VireidError
 from .evaluation import evaluate_dataset
 from .io import atomic_path, atomic_write_json, atomic_write_text, stable_hash
-from .losses import total_loss
 from .models import VIReIDNet, build_model
-from .transforms import make_generator, test_transform, to_tensor, train_transform
+from .training import TrainingDiverged, _autocast, build_optimizer, lr_factor, set_lr, train_step  # noqa: F401 (re-exported)
+from .transforms import make_generator, test_transform, to_tensor
 
 CHECKPOINT_FORMAT = 2
-
-
-class TrainingDiverged(VireidError, FloatingPointError):
-    """A loss became NaN or infinite."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -123,37 +118,6 @@ def run_identity(cfg: ExperimentConfig) -> str:
     if not cfg.data.is_synthetic:
         cfg_id["data"].pop("root")  # where the real data lie is not what they are
     return stable_hash({"config": cfg_id, "data": data_fingerprint(cfg)})
-
-
-def build_optimizer(model: VIReIDNet, cfg: ExperimentConfig) -> torch.optim.Optimizer:
-    """Two groups: new layers (heads, fusion module) at lr; the backbone at lr × pretrained_lr_factor when it
-    is ImageNet-initialised, at lr otherwise."""
-    t = cfg.train
-    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
-    ids = {id(p) for p in backbone}
-    new = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
-    factor = t.pretrained_lr_factor if cfg.model.pretrained else 1.0
-    groups = [{"params": new, "lr": t.lr, "base_lr": t.lr},
-              {"params": backbone, "lr": t.lr * factor, "base_lr": t.lr * factor}]
-    if t.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
-                               weight_decay=t.weight_decay)
-    return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
-
-
-def lr_factor(epoch: int, cfg: ExperimentConfig) -> float:
-    """Warm-up lr·(e+1)/warmup for e < warmup, then × gamma at each milestone (AGW/CAJ ``adjust_learning_rate``)."""
-    t = cfg.train
-    if epoch < t.warmup_epochs:
-        return (epoch + 1) / t.warmup_epochs
-    return t.gamma ** sum(epoch >= m for m in t.milestones)
-
-
-def set_lr(opt: torch.optim.Optimizer, epoch: int, cfg: ExperimentConfig) -> float:
-    f = lr_factor(epoch, cfg)
-    for g in opt.param_groups:
-        g["lr"] = g["base_lr"] * f
-    return opt.param_groups[0]["lr"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -233,12 +197,6 @@ def headline(results: dict) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------------------
-def _autocast(device: torch.device, amp: str):
-    if amp == "off":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
-
-
 def _rng_state(gen: torch.Generator) -> dict:
     state = {"torch": torch.get_rng_state(), "augment": gen.get_state()}
     if torch.cuda.is_available():
@@ -257,34 +215,6 @@ def provenance(cfg: ExperimentConfig, device: torch.device) -> dict:
     return {"data": cfg.data.label, "profile": cfg.profile, "seed": cfg.seed, "device": str(device),
             "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads(),
             "channels_last": cfg.train.channels_last, "compile": cfg.train.compile}
-
-
-def train_step(model: VIReIDNet, forward, opt: torch.optim.Optimizer, scaler, visible: torch.Tensor,
-               infrared: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, cfg, device: torch.device,
-               where: str = "") -> dict[str, float]:
-    """One optimisation step on a sampler batch: the training augmentation (:func:`train_transform`), the network
-    (``forward``: the model, or its compiled version), the loss of Eq. 13 (:func:`total_loss`), backward and the
-    optimiser step. Returns each loss part's value; a non-finite part raises :class:`TrainingDiverged` (naming
-    ``where``) before any weight changes. ``scaler``: a ``GradScaler`` for fp16, or ``None``."""
-    vis, ir = train_transform(visible, infrared, gen, cfg.aug)
-    if cfg.train.channels_last:
-        vis, ir = (x.contiguous(memory_format=torch.channels_last) for x in (vis, ir))
-    with _autocast(device, cfg.train.amp):
-        out = forward(vis, ir)
-        loss, parts = total_loss(out, labels, cfg.loss)
-    values = {k: float(v.detach()) for k, v in parts.items()}
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise TrainingDiverged(f"{where}: " + ", ".join(f"{k} = {values[k]}" for k in bad))
-    opt.zero_grad(set_to_none=True)
-    if scaler is None:
-        loss.backward()
-        opt.step()
-    else:
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-    return values
 
 
 def compiled_forward(model: VIReIDNet, cfg: ExperimentConfig, log: bool = True):

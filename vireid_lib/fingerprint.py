@@ -7,7 +7,7 @@ the numbers were computed:
 - ``code``: the training and evaluation code, as it acts on this configuration. A few training steps of a tiny copy
   of the configuration's network (width 4, 32×16 images, float64, fixed random images) go through the very functions
   training uses (the sampler, :func:`~vireid_lib.transforms.train_transform`, the model, :func:`~vireid_lib.losses.
-  total_loss`, the optimiser and its schedule, :func:`~vireid_lib.engine.train_step`), and the protocols' metrics
+  total_loss`, the optimiser and its schedule, :func:`~vireid_lib.training.train_step`), and the protocols' metrics
   run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
   metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed.
 - ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint (the bytes of
@@ -140,7 +140,7 @@ def _code_trace(sig: dict) -> dict:
     """Run the tiny training and the protocols' metrics; return every number they produce, quantised."""
     import torch
 
-    from . import engine
+    from . import training as engine  # the step, optimiser and schedule training uses
     from .config import AugmentConfig, LossConfig, ModelConfig, TrainConfig
     from .data.sampler import IdentitySampler
     from .models import build_model

@@ -11,15 +11,17 @@ from ..grids import THETA1_FIXED, THETA2_FIXED
 
 def delta_bars(tables: dict[str, pd.DataFrame], title: str = ""):
     """One panel per table: each row's rank-1 difference from the table's reference row, the paper's (grey)
-    beside ours (blue, with the seed noise √(σ_row² + σ_ref²) as error bar)."""
+    beside ours (blue, with its 95 % confidence interval over seeds as error bar)."""
     fig, axes = plt.subplots(1, len(tables), figsize=(3.2 * len(tables), 3.2), squeeze=False)
     for ax, (name, df) in zip(axes[0], tables.items(), strict=True):
-        df = df[df["vs noise"] != "reference"]
+        df = df[df["compared with"] != "(reference)"]
         y = np.arange(len(df))
         ax.barh(y + 0.2, df["paper ΔR1"], height=0.4, color="0.6", label="paper")
-        ours = pd.to_numeric(df["ours ΔR1"], errors="coerce")
-        noise = [_noise(r, tables[name]) for _, r in df.iterrows()]
-        ax.barh(y - 0.2, ours, height=0.4, xerr=noise, color="tab:blue", label="ours", error_kw={"lw": 0.8})
+        ours = pd.to_numeric(df["ours ΔR1"], errors="coerce").to_numpy(float)
+        lo = np.nan_to_num(ours - pd.to_numeric(df["CI low"], errors="coerce").to_numpy(float))
+        hi = np.nan_to_num(pd.to_numeric(df["CI high"], errors="coerce").to_numpy(float) - ours)
+        ax.barh(y - 0.2, ours, height=0.4, xerr=np.vstack([lo, hi]), color="tab:blue", label="ours (95 % CI)",
+                error_kw={"lw": 0.8})
         ax.axvline(0, color="k", lw=0.6)
         ax.set_yticks(y)
         ax.set_yticklabels(df["row"], fontsize=6)
@@ -30,18 +32,6 @@ def delta_bars(tables: dict[str, pd.DataFrame], title: str = ""):
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def _noise(row: pd.Series, table: pd.DataFrame) -> float:
-    def sd(cell: str) -> float:
-        try:
-            return float(str(cell).split("±")[1])
-        except (IndexError, ValueError):
-            return 0.0
-
-    ref = table[table["vs noise"] == "reference"]
-    ref_sd = sd(ref["ours R1"].iloc[0]) if len(ref) else 0.0
-    return (sd(row["ours R1"]) ** 2 + ref_sd**2) ** 0.5
 
 
 def theta_sweep(curves: pd.DataFrame, chosen: dict[str, float], peaks: dict[str, list[float]], title: str = ""):

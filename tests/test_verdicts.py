@@ -1,0 +1,95 @@
+"""The report's claims (issue 12): Table 1 read stepwise, one Holm family over every claim, θ verdicts fed the
+family's adjusted p-values, Fig. 5 as a one-sample test, and the readings' sensitivity table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vireid_lib import stats, verdicts
+from vireid_lib.grids import rows
+
+
+def long_frame(grid: str, means: dict[str, float], seeds=5, sd=0.5, stale: str = "") -> pd.DataFrame:
+    """A grid_long-like frame: per row, ``seeds`` rank-1 (and mAP) values around ``means[row]``."""
+    rng = np.random.default_rng(abs(hash(grid)) % 2**32)
+    recs = []
+    for r in rows(grid):
+        if r.name not in means:
+            continue
+        for s, v in enumerate(means[r.name] + sd * rng.standard_normal(seeds)):
+            for metric, value in (("R1", v), ("mAP", v + 2)):
+                recs.append({"table": r.table, "row": r.name, "x": r.x, "seed": s, "protocol":
+                             "SYSU-MM01 all-search single-shot", "metric": metric, "value": value, "run": "r",
+                             "data": "synthetic", "profile": "cpu", "stale": stale})
+    return pd.DataFrame(recs, columns=["table", "row", "x", "seed", "protocol", "metric", "value", "run", "data",
+                                       "profile", "stale"])
+
+
+TABLE1 = {"Baseline": 20, "+Fusion": 20.2, "+RCC": 31, "+CRE": 20.1, "+RCC+CRE": 31.2, "+RCC+CRE+Fusion": 31.1,
+          "+RCC+CRE+Fusion+DML": 31.3}
+
+
+def test_table1_is_read_stepwise_and_every_claim_is_in_one_family():
+    table = verdicts.family({"table1": long_frame("table1", TABLE1)})
+    r1 = table[table["metric"] == "R1"].set_index("claim")
+    assert list(r1.index) == ["Table 1: +Fusion vs Baseline", "Table 1: +RCC vs Baseline", "Table 1: +CRE vs Baseline",
+                              "Table 1: +RCC+CRE vs +RCC", "Table 1: +RCC+CRE+Fusion vs +RCC+CRE",
+                              "Table 1: +RCC+CRE+Fusion+DML vs +RCC+CRE+Fusion",
+                              "Table 1: +RCC+CRE+Fusion+DML vs Baseline"]
+    # the paper's Δ of each step, from its Table 1 (72.57 − 69.68 = 2.89 for DML over +RCC+CRE+Fusion)
+    assert r1.loc["Table 1: +RCC+CRE+Fusion+DML vs +RCC+CRE+Fusion", "paper Δ"] == pytest.approx(2.89)
+    assert r1.loc["Table 1: +RCC vs Baseline", "verdict"] == "supported"  # 11 points over a spread of 0.5
+    assert stats.verdict_name(r1.loc["Table 1: +RCC+CRE+Fusion vs +RCC+CRE", "verdict"]) == "not resolved"
+    assert table.attrs["family_size"] == 7  # the mAP lines are outside the family
+    assert (table.loc[table["metric"] == "mAP", "verdict"].str.startswith("descriptive")).all()
+    assert (r1["adjusted p"] >= r1["p"]).all()
+
+
+def test_stale_runs_do_not_count():
+    table = verdicts.family({"table1": long_frame("table1", TABLE1, stale="code")})
+    assert table.empty
+
+
+def test_theta_claims_use_the_family_and_the_flat_sweep_is_not_supported():
+    theta1 = {f"θ1 = {round(0.2 * i, 1)}": 30.0 for i in range(11)}
+    theta2 = {**{f"θ2 = {round(0.2 * i, 1)}": 30.0 for i in range(11)}, "θ2 = 1.0": 40.0}
+    grids = {"table1": long_frame("table1", TABLE1), "theta1": long_frame("theta1", theta1),
+             "theta2": long_frame("theta2", theta2)}
+    table = verdicts.family(grids)
+    assert table.attrs["family_size"] == 7 + 10 + 10
+    th = verdicts.theta_verdicts(grids, table)
+    assert th["θ1"]["verdict_name"] == "consistent" and "θ does not matter here" in th["θ1"]["verdict"]
+    assert th["θ2"]["verdict_name"] == "contradicted"  # θ2 = 1.0 beats the paper's 1.8 by 10 points
+    # the θ verdict's adjusted p-values are the family's, not a Holm over the sweep alone
+    fam = table[(table["table"] == "Fig. 4b") & (table["against"] == "θ2 = 1.0")]["adjusted p"].iloc[0]
+    comp = th["θ2"]["comparisons"].set_index("θ")
+    assert comp.loc[1.0, "adjusted p"] == pytest.approx(fam)
+
+
+def test_fig5_enters_the_family_as_a_one_sample_test_over_seeds():
+    fig5 = stats.one_sample([0.05, 0.06, 0.04])
+    table = verdicts.family({"table1": long_frame("table1", TABLE1)}, fig5)
+    f = table[table["claim"] == verdicts.FIG5_CLAIM].iloc[0]
+    assert f["ours Δ"] == pytest.approx(0.05) and f["seeds"] == "3"
+    one = verdicts.family({}, stats.one_sample([0.05]))
+    assert one["verdict"].iloc[0] == stats.ONE_SEED and np.isnan(one["p"].iloc[0])
+
+
+def test_the_sensitivity_table_swaps_the_methods_runs_for_a_readings(monkeypatch):
+    from vireid_lib import tables
+
+    base = {"table1": long_frame("table1", TABLE1)}
+    for g in verdicts.ABLATION_GRIDS[1:]:
+        base[g] = long_frame(g, {})
+    readings = long_frame("readings", {"wrt-agw": 31.3, "agw": 31.3, "dml-mutual": 10.0, "fusion-adaptive": 31.3})
+    monkeypatch.setattr(verdicts, "study_long", lambda profile, seeds=None, data_root=None, reading=None: base)
+    monkeypatch.setattr(tables, "grid_long", lambda grid, profile, seeds=None, data_root=None, reading=None: readings)
+    monkeypatch.setattr(verdicts, "_method_keys", lambda profile, data_root=None: {("table1", "+RCC+CRE+Fusion+DML")})
+    s = verdicts.sensitivity("cpu")
+    mutual = s[s["reading"] == "dml-mutual"].set_index("claim")
+    # a method 21 points worse turns "the method improves on the baseline" into its opposite
+    assert mutual.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "verdict (this reading)"] == "contradicted"
+    assert bool(mutual.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "changes the verdict"])
+    same = s[s["reading"] == "wrt-agw"]
+    assert same["method R1"].iloc[0] == pytest.approx(31.3, abs=1) and same["seeds"].iloc[0] == 5
+    assert set(s["reading"]) == set(verdicts.SENSITIVITY_READINGS)

@@ -1,0 +1,91 @@
+"""One training step and its optimiser: what the engine repeats, and what a run's code fingerprint replays.
+
+Kept apart from :mod:`vireid_lib.engine` (runs, checkpoints, evaluation) so that :mod:`vireid_lib.fingerprint`
+can replay the very step training takes without importing the engine, which imports it.
+
+- Optimisation as the paper and the AGW/CAJ code: SGD (momentum 0.9, Nesterov, weight decay 5e-4), lr 0.1 for new
+  layers and 0.1× for ImageNet-initialised ones, linear warm-up, ×0.1 at each milestone; Adam is available.
+- A step: the training augmentation, the network, the loss of Eq. 13, backward, the optimiser step; a non-finite
+  loss part stops it before any weight changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+from .errors import VireidError
+from .losses import total_loss
+from .models import VIReIDNet
+from .transforms import train_transform
+
+
+class TrainingDiverged(VireidError, FloatingPointError):
+    """A loss became NaN or infinite."""
+
+
+def build_optimizer(model: VIReIDNet, cfg) -> torch.optim.Optimizer:
+    """Two groups: new layers (heads, fusion module) at lr; the backbone at lr × pretrained_lr_factor when it
+    is ImageNet-initialised, at lr otherwise."""
+    t = cfg.train
+    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
+    ids = {id(p) for p in backbone}
+    new = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+    factor = t.pretrained_lr_factor if cfg.model.pretrained else 1.0
+    groups = [{"params": new, "lr": t.lr, "base_lr": t.lr},
+              {"params": backbone, "lr": t.lr * factor, "base_lr": t.lr * factor}]
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
+                               weight_decay=t.weight_decay)
+    return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
+
+
+def lr_factor(epoch: int, cfg) -> float:
+    """Warm-up lr·(e+1)/warmup for e < warmup, then × gamma at each milestone (AGW/CAJ ``adjust_learning_rate``)."""
+    t = cfg.train
+    if epoch < t.warmup_epochs:
+        return (epoch + 1) / t.warmup_epochs
+    return t.gamma ** sum(epoch >= m for m in t.milestones)
+
+
+def set_lr(opt: torch.optim.Optimizer, epoch: int, cfg) -> float:
+    f = lr_factor(epoch, cfg)
+    for g in opt.param_groups:
+        g["lr"] = g["base_lr"] * f
+    return opt.param_groups[0]["lr"]
+
+
+def _autocast(device: torch.device, amp: str):
+    if amp == "off":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+def train_step(model: VIReIDNet, forward, opt: torch.optim.Optimizer, scaler, visible: torch.Tensor,
+               infrared: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, cfg, device: torch.device,
+               where: str = "") -> dict[str, float]:
+    """One optimisation step on a sampler batch: the training augmentation (:func:`train_transform`), the network
+    (``forward``: the model, or its compiled version), the loss of Eq. 13 (:func:`total_loss`), backward and the
+    optimiser step. Returns each loss part's value; a non-finite part raises :class:`TrainingDiverged` (naming
+    ``where``) before any weight changes. ``scaler``: a ``GradScaler`` for fp16, or ``None``."""
+    vis, ir = train_transform(visible, infrared, gen, cfg.aug)
+    if cfg.train.channels_last:
+        vis, ir = (x.contiguous(memory_format=torch.channels_last) for x in (vis, ir))
+    with _autocast(device, cfg.train.amp):
+        out = forward(vis, ir)
+        loss, parts = total_loss(out, labels, cfg.loss)
+    values = {k: float(v.detach()) for k, v in parts.items()}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise TrainingDiverged(f"{where}: " + ", ".join(f"{k} = {values[k]}" for k in bad))
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    return values

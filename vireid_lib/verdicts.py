@@ -1,0 +1,253 @@
+"""The paper's claims and what this study's runs say of them (issue 12): one family, one vocabulary.
+
+Every claim the report makes a verdict on is here, as a comparison the paper itself draws:
+
+- **Table 1, read as the paper reads it (§4.3)**: each row against the row it adds to — +Fusion, +RCC and +CRE over
+  Baseline, +RCC+CRE over +RCC, Fusion over +RCC+CRE, DML over +RCC+CRE+Fusion — and the whole method against
+  Baseline, which the paper's conclusion claims.
+- **Table 2**: every other set of fused layers against layer1+layer2+layer3 ("the best result").
+- **Table 3, stepwise**: L_id and L_KD each against neither ("marginal"), L_id+L_KD against each alone ("superior
+  to either used alone"), LSR against L_id+L_KD.
+- **Table 4**: every direction of mutual learning against None.
+- **Fig. 4**: the paper's θ against every other θ of its sweep (the claim: "the highest value at θ1 = 0.6", "θ2 =
+  1.8 ... the highest").
+- **Fig. 5**: the fusion branch's attention is wider than the global branch's, compared on a common grid over
+  seeds (:func:`vireid_lib.gradcam.spread_by_seed`), or *not measurable*.
+
+Each comparison is a Welch test over seeds on rank-1 of SYSU-MM01 all-search (mAP as a second line, outside the
+family); the Holm adjustment runs over **every primary comparison of the report at once** (:func:`family`), so a
+claim's adjusted p is the same in notebooks 05, 06, 07 and the report. The vocabulary is :data:`vireid_lib.stats.
+VOCABULARY`; a θ claim's verdict is :func:`vireid_lib.stats.theta_verdict` fed the family's adjusted p-values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import paper, stats
+from .grids import CHOSEN_THETA1, CHOSEN_THETA2, rows
+
+#: (grid, row, the row it is compared with, what the paper says), in the paper's order
+COMPARISONS: tuple[tuple[str, str, str, str], ...] = (
+    ("table1", "+Fusion", "Baseline", "feature fusion improves on the baseline (rows 1, 2)"),
+    ("table1", "+RCC", "Baseline", "RCC improves on the baseline (rows 1, 3)"),
+    ("table1", "+CRE", "Baseline", "CRE improves on the baseline (rows 1, 4)"),
+    ("table1", "+RCC+CRE", "+RCC", "CRE improves on RCC alone"),
+    ("table1", "+RCC+CRE+Fusion", "+RCC+CRE", "fusion improves on RCC+CRE"),
+    ("table1", "+RCC+CRE+Fusion+DML", "+RCC+CRE+Fusion", "DML improves on RCC+CRE+Fusion"),
+    ("table1", "+RCC+CRE+Fusion+DML", "Baseline", "the method improves on the baseline (§5)"),
+    *(("table2", r.name, "layer1+layer2+layer3", "fusing layer1-3 is best; layer4 lowers it")
+      for r in rows("table2") if r.name != "layer1+layer2+layer3"),
+    ("table3", "L_id", "none", "L_id alone: a marginal change"),
+    ("table3", "L_KD", "none", "L_KD alone: a marginal change"),
+    ("table3", "L_id+L_KD", "L_id", "L_id and L_KD together beat L_id alone"),
+    ("table3", "L_id+L_KD", "L_KD", "L_id and L_KD together beat L_KD alone"),
+    ("table3", "L_id+L_KD+LSR", "L_id+L_KD", "L_KD as label smoothing (LSR) improves"),
+    *(("table4", r.name, "None", "DML between these branches" + (" lowers" if r.name == "Global-to-Fusion" else
+                                                                   " improves") + " on no DML")
+      for r in rows("table4") if r.name != "None"),
+)
+
+THETA_SWEEPS = (("theta1", "θ1", CHOSEN_THETA1, "Fig. 4a"), ("theta2", "θ2", CHOSEN_THETA2, "Fig. 4b"))
+FIG5_CLAIM = "Fig. 5: the fusion branch attends to a wider area than the global branch"
+
+
+def _paper_delta(grid: str, row: str, against: str) -> float:
+    table = rows(grid)[0].table
+    t = paper.table(table).set_index("row")
+    return float(t.loc[row, "R1"] - t.loc[against, "R1"])
+
+
+def values(grids_long: dict[str, pd.DataFrame], metric: str = "R1") -> dict[tuple[str, str], np.ndarray]:
+    """Per (grid, row): the per-seed values of ``metric`` on the main protocol, in seed order, fresh runs only
+    (a stale run's numbers are not today's code's)."""
+    out = {}
+    for grid, long in grids_long.items():
+        if not len(long):
+            continue
+        main = next((p for p in dict.fromkeys(long["protocol"]) if "all-search" in p or "visible-to-thermal" in p),
+                    None)
+        sub = long[(long["protocol"] == main) & (long["metric"] == metric) & (long["stale"] == "")]
+        for row, g in sub.groupby("row", sort=False):
+            out[(grid, row)] = g.sort_values("seed")["value"].to_numpy(float)
+    return out
+
+
+def claims(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = None) -> list[stats.Claim]:
+    """The report's claims as :class:`~vireid_lib.stats.Claim` objects: rank-1 comparisons (primary), their mAP
+    (secondary), the θ comparisons and Fig. 5 (when measured). Comparisons whose runs are missing are left out."""
+    r1, mp = values(grids_long, "R1"), values(grids_long, "mAP")
+    out = []
+    for grid, row, against, says in COMPARISONS:
+        if (grid, row) not in r1 or (grid, against) not in r1:
+            continue
+        table = rows(grid)[0].table
+        text = f"{table}: {row} vs {against}"
+        extra = {"row": row, "against": against, "the paper says": says}
+        out.append(stats.Claim(text, _paper_delta(grid, row, against), r1[(grid, row)], r1[(grid, against)],
+                               table=table, extra=extra))
+        if (grid, row) in mp and (grid, against) in mp:
+            t = paper.table(table).set_index("row")
+            out.append(stats.Claim(text, float(t.loc[row, "mAP"] - t.loc[against, "mAP"]), mp[(grid, row)],
+                                   mp[(grid, against)], table=table, metric="mAP", primary=False, extra=extra))
+    for grid, sweep, chosen, table in THETA_SWEEPS:
+        chosen_name = f"{sweep} = {chosen:g}"
+        if (grid, chosen_name) not in r1:
+            continue
+        for r in rows(grid):
+            if r.name == chosen_name or (grid, r.name) not in r1:
+                continue
+            out.append(stats.Claim(f"{table}: {chosen_name} vs {r.name}", 1.0, r1[(grid, chosen_name)],
+                                   r1[(grid, r.name)], table=table, no_effect_below=0.0,
+                                   extra={"row": chosen_name, "against": r.name,
+                                          "the paper says": f"rank-1 is highest at {chosen_name}"}))
+    if fig5 is not None:
+        out.append(stats.Claim(FIG5_CLAIM, 1.0, result=fig5, table="Fig. 5", metric="spread", no_effect_below=0.0,
+                               extra={"row": "fusion", "against": "global",
+                                      "the paper says": "the fusion branch's red area is more extensive"}))
+    return out
+
+
+def family(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = None) -> pd.DataFrame:
+    """The verdict table of the whole report: every claim with Δ, 95 % CI, p, Holm-adjusted p over the family,
+    verdict, seeds and what would resolve it (:func:`vireid_lib.stats.verdict_table`)."""
+    return stats.verdict_table(claims(grids_long, fig5))
+
+
+def theta_verdicts(grids_long: dict[str, pd.DataFrame], table: pd.DataFrame) -> dict[str, dict]:
+    """Per sweep ("θ1", "θ2"): :func:`vireid_lib.stats.theta_verdict` of the paper's θ with the family's adjusted
+    p-values (``table``: :func:`family`'s output)."""
+    r1 = values(grids_long, "R1")
+    out = {}
+    for grid, sweep, chosen, tname in THETA_SWEEPS:
+        vals = {r.x: r1[(grid, r.name)] for r in rows(grid) if (grid, r.name) in r1}
+        if not any(abs(x - chosen) < 1e-9 for x in vals):
+            continue
+        sub = table[(table["table"] == tname) & (table["metric"] == "R1")]
+        adjusted = {float(s.split("= ")[-1]): p for s, p in zip(sub["against"], sub["adjusted p"], strict=True)}
+        has_p = {x for x, v in vals.items() if len(v) >= 2 and abs(x - chosen) > 1e-9}
+        adjusted = {x: p for x, p in adjusted.items() if x in has_p and not np.isnan(p)}
+        out[sweep] = stats.theta_verdict(vals, chosen, adjusted=adjusted if len(vals.get(chosen, [])) >= 2 else None)
+    return out
+
+
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole study's family, and the paper's ambiguous readings
+# ---------------------------------------------------------------------------------------------------------------
+ABLATION_GRIDS = ("table1", "table2", "table3", "table4", "theta1", "theta2")
+
+
+def study_long(profile: str, seeds=None, data_root: str | None = None, reading: str | None = None
+               ) -> dict[str, pd.DataFrame]:
+    """:func:`vireid_lib.tables.grid_long` of every grid the family draws on."""
+    from .tables import grid_long
+
+    return {g: grid_long(g, profile, seeds, data_root, reading) for g in ABLATION_GRIDS}
+
+
+def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: bool = True) -> pd.DataFrame:
+    """The report's verdict table from the runs on disk, with Fig. 5's per-seed measurement when ``fig5`` and the
+    method's models exist: the one table notebooks 05–07 and the report show slices of. ``df.attrs["fig5"]`` says
+    how Fig. 5 was measured, or why it was not."""
+    from .gradcam import FIG5_SEEDS, fig5_test, spread_by_seed
+
+    f5, note = None, "not requested"
+    if fig5:
+        try:
+            by_seed = spread_by_seed(profile, data_root=data_root)
+            f5 = fig5_test(by_seed)
+            note = (f"spread on the common grid {tuple(by_seed['grid'].iloc[0])}, seeds "
+                    f"{', '.join(map(str, by_seed['seed']))} of the method")
+        except Exception as e:  # noqa: BLE001 - said in the table's attrs and by the notebooks
+            note = (f"not measured ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
+                    f"{FIG5_SEEDS[profile]})")
+    fam = family(study_long(profile, seeds, data_root), f5)
+    if f5 is None:  # Fig. 5 stays in the table, unmeasured, outside the family
+        if fig5 and "not measured" not in note:
+            note = "not measurable: no seed has both branches' maps non-empty on the same images"
+        attrs = dict(fam.attrs)
+        row = {"table": "Fig. 5", "claim": FIG5_CLAIM, "metric": "spread", "paper Δ": 1.0, "ours Δ": float("nan"),
+               "CI low": float("nan"), "CI high": float("nan"), "p": float("nan"), "adjusted p": float("nan"),
+               "verdict": note, "seeds": "0", "what would resolve it": "", "test": "",
+               "row": "fusion", "against": "global", "the paper says": "the fusion branch's red area is more extensive"}
+        fam = pd.concat([fam, pd.DataFrame([row])], ignore_index=True)
+        fam.attrs.update(attrs)
+    fam.attrs["fig5"] = note
+    return fam
+
+
+def _method_keys(profile: str, data_root: str | None = None) -> set[tuple[str, str]]:
+    """The (grid, row) pairs that are the method itself (the full configuration), in every grid of the family."""
+    from .config import experiment_config
+    from .engine import run_identity
+
+    full = run_identity(experiment_config(profile, seed=0, data_root=data_root))
+    return {(g, r.name) for g in ABLATION_GRIDS for r in rows(g)
+            if run_identity(r.config(profile, 0, data_root)) == full}
+
+
+SENSITIVITY_READINGS = ("wrt-agw", "agw", "test-pool", "dml-mutual", "no-lsr", "fusion-adaptive")
+
+
+def _with_method(base_long: dict[str, pd.DataFrame], keys: set[tuple[str, str]], method: pd.DataFrame
+                 ) -> dict[str, pd.DataFrame]:
+    """``base_long`` with the method's rows' runs replaced by ``method`` (a grid_long of one row)."""
+    out = {}
+    for g, df in base_long.items():
+        swap = [r for gg, r in keys if gg == g]
+        table = df["table"].iloc[0] if len(df) else ""
+        parts = [df[~df["row"].isin(swap)]] + [method.assign(row=r, table=table) for r in swap]
+        out[g] = pd.concat(parts, ignore_index=True)
+    return out
+
+
+def sensitivity(profile: str, data_root: str | None = None) -> pd.DataFrame:
+    """The method under each of the paper's ambiguous readings (:data:`vireid_lib.config.READINGS`): its rank-1 and,
+    for every rank-1 claim that involves the method, the verdict when the method's runs are the reading's, beside
+    our default reading's verdict. A reading of how the method is trained swaps the method's runs for the reading's
+    (the ``readings`` grid; "no-lsr" is Table 3's L_id+L_KD row); the test feature, which every run records, is
+    applied to every row alike. One Holm family per reading, built as :func:`family` builds the report's (without
+    Fig. 5)."""
+    from .tables import grid_long
+
+    base_long = study_long(profile, data_root=data_root)
+    base = family(base_long)
+    keys = _method_keys(profile, data_root)
+    names = {r for _, r in keys}
+    involved = base[(base["metric"] == "R1") & (base["row"].isin(names) | base["against"].isin(names))]
+    readings_long = grid_long("readings", profile, data_root=data_root)
+    out = []
+    for name in SENSITIVITY_READINGS:
+        if name == "test-pool":
+            long = study_long(profile, data_root=data_root, reading="test_feature=pool")
+            method = long["table1"][long["table1"]["row"] == "+RCC+CRE+Fusion+DML"]
+        else:
+            method = (base_long["table3"][base_long["table3"]["row"] == "L_id+L_KD"] if name == "no-lsr"
+                      else readings_long[readings_long["row"] == name])
+            long = _with_method(base_long, keys, method)
+        vals = next(iter(values({"m": method}).values()), np.array([]))
+        fam = family(long)
+        for _, c in involved.iterrows():
+            hit = fam[(fam["claim"] == c["claim"]) & (fam["metric"] == "R1")]
+            v = hit["verdict"].iloc[0] if len(hit) else "not run"
+            out.append({"reading": name, "switches": _switches(name), "method R1": float(vals.mean()) if len(vals)
+                        else float("nan"), "seeds": len(vals), "claim": c["claim"], "verdict (ours)": c["verdict"],
+                        "verdict (this reading)": v,
+                        "ours Δ (this reading)": float(hit["ours Δ"].iloc[0]) if len(hit) else float("nan"),
+                        "adjusted p (this reading)": float(hit["adjusted p"].iloc[0]) if len(hit) else float("nan"),
+                        "changes the verdict": bool(len(hit)) and stats.verdict_name(v) != stats.verdict_name(
+                            c["verdict"])})
+    return pd.DataFrame(out)
+
+
+def _switches(name: str) -> str:
+    from .config import READINGS
+
+    return ", ".join(f"{k}={v}" for k, v in READINGS[name].items())
+
+
+__all__ = ["COMPARISONS", "FIG5_CLAIM", "SENSITIVITY_READINGS", "THETA_SWEEPS", "claims", "family", "sensitivity",
+           "study_family", "study_long", "theta_verdicts", "values"]
