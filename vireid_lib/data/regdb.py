@@ -102,8 +102,15 @@ class RegDB:
         return self.test(data_cfg.regdb_trial)
 
     def test(self, trial: int) -> tuple[ImageList, ImageList]:
-        """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal."""
-        return self.split("test", "visible", trial), self.split("test", "thermal", trial)
+        """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal. Every test
+        identity must have images in both (a query needs a gallery): a :class:`DataError` names one that has not."""
+        vis, th = self.split("test", "visible", trial), self.split("test", "thermal", trial)
+        only = sorted(set(vis.pids.tolist()) ^ set(th.pids.tolist()))
+        if only:
+            raise DataError(f"{self.root / 'idx'}: test_visible_{trial}.txt and test_thermal_{trial}.txt list "
+                            f"different identities (labels {only[:10]} are in one only): every test identity needs "
+                            f"visible and thermal images")
+        return vis, th
 
     def statistics(self, trial: int = 1) -> dict[str, int]:
         vis, th = self.train(trial)
