@@ -63,6 +63,7 @@ from .io import (
     remove_interrupted_writes,
     setting_for,
     stable_hash,
+    storage_error,
 )
 from .losses import total_loss
 from .models import VIReIDNet, build_model
@@ -419,7 +420,10 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
         return read_final(final_path)
     identity = run_identity(cfg)
     data = None if final_path.exists() else prepare_data(cfg, verbose=log)  # the data checked before the run folder
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise storage_error(run_dir, e, what="the run folder") from None
     with _run_lock(run_dir, log):
         for leftover in remove_interrupted_writes(run_dir):  # of a save killed midway (we hold the run's lock)
             progress.line(f"{run_dir.name}: removed {leftover.name}, left by an interrupted save", log)
@@ -486,7 +490,11 @@ def _run_lock(run_dir: Path, log: bool):
     """One trainer per run folder at a time (parallel grids, a notebook beside a grid): others wait here."""
     import fcntl
 
-    with open(run_dir / ".lock", "w") as fh:
+    try:
+        fh = open(run_dir / ".lock", "w")
+    except OSError as e:
+        raise storage_error(run_dir / ".lock", e, what="the lock file of the run") from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -652,18 +660,16 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
         num_classes = load_train_data(cfg).num_classes  # runs finished before num_classes was recorded
     model_cfg = dataclasses.replace(cfg.model, pretrained=False)  # the trained weights replace ImageNet's
     model = build_model(model_cfg, num_classes, cfg.data.height, cfg.data.width)
-    again = f"delete it (and {Path(run_dir) / 'final.json'}) to train the run again"
+    again = f"Delete it (and {Path(run_dir) / 'final.json'}) to train the run again."
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{path} cannot be loaded: {load_failure(path, e)}. {again[0].upper()}{again[1:]}.") \
-            from None
+        raise CheckpointError(f"{path} cannot be loaded: {load_failure(path, e)}. {again}") from None
     if isinstance(saved, dict) and saved.get("format") == MODEL_FORMAT:
         weights = saved.get("state_dict")
         if saved.get("sha256") != state_digest(weights):
             raise CheckpointError(f"{path} is damaged: its content does not match the sha256 recorded in it when it "
-                                  f"was saved (the disk or a copy changed its bytes); not loaded. "
-                                  f"{again[0].upper()}{again[1:]}.")
+                                  f"was saved (the disk or a copy changed its bytes); not loaded. {again}")
     else:
         weights = saved  # a plain state dict (runs finished before checksums existed)
     try:
@@ -672,5 +678,5 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise CheckpointError(f"{path} does not fit this configuration's model ({first}): the config differs "
                               f"from the one in {Path(run_dir) / 'config.json'}; load with that config, or "
-                              f"{again}") from None
+                              f"delete model.pt to train again") from None
     return model.to(device).eval()
