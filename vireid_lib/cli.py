@@ -17,8 +17,12 @@ from .errors import VireidError
 def _cmd_reproduce(args) -> None:
     from .notebooks import reproduce
 
+    params = _parse_sets(args.param, "--param", "seed=1")
+    if "profile" in params:
+        raise VireidError(f"--param profile={params['profile']}: the profile is chosen with --profile "
+                          f"(e.g. vireid reproduce --profile {params['profile']}), not --param")
     reproduce(args.profile, only=args.only.split(",") if args.only else None, progress=not args.quiet,
-              params=_parse_sets(args.param))
+              params=params)
 
 
 def _cmd_generate(args) -> None:
@@ -30,14 +34,14 @@ def _cmd_generate(args) -> None:
         print(dataset_root(cfg))
 
 
-def _parse_sets(pairs: list[str]) -> dict:
+def _parse_sets(pairs: list[str], option: str = "--set", example: str = "loss.theta1=0.4") -> dict:
     """``--set loss.theta1=0.4 --set model.fusion_layers=[1,2]``: values parsed as JSON when they can be."""
     import json
 
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise VireidError(f"--set expects key=value (e.g. loss.theta1=0.4), got {pair!r}")
+            raise VireidError(f"{option} expects key=value (e.g. {example}), got {pair!r}")
         k, v = pair.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -46,11 +50,19 @@ def _parse_sets(pairs: list[str]) -> dict:
     return out
 
 
+#: settings of a run that have their own option, not a ``--set``
+OWN_OPTIONS = {"profile": "--profile", "seed": "--seed", "name": "--name", "data_root": "--data-root"}
+
+
 def _experiment(args):
     from .config import experiment_config
 
-    return experiment_config(args.profile, name=args.name, seed=args.seed, data_root=args.data_root,
-                             **_parse_sets(args.set))
+    sets = _parse_sets(args.set)
+    for key, option in OWN_OPTIONS.items():
+        if key in sets:
+            raise VireidError(f"--set {key}={sets[key]}: {key} has its own option here, {option} "
+                              f"(e.g. vireid {args.command} {option} {sets[key]}), not --set")
+    return experiment_config(args.profile, name=args.name, seed=args.seed, data_root=args.data_root, **sets)
 
 
 def _cmd_train(args) -> None:

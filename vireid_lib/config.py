@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +24,24 @@ from .errors import ConfigError
 
 PROFILES = ("smoke", "cpu", "paper")
 Profile = Literal["smoke", "cpu", "paper"]
+
+
+def _check_range(name: str, value: float, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, hint: str = "") -> None:
+    """A :class:`ConfigError` naming ``name`` unless ``value`` is a finite number in the given range (``hint``: what
+    the setting is, or a usual value, for the message)."""
+    inside = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if inside and low is not None:
+        inside = value > low if low_open else value >= low
+    if inside and high is not None:
+        inside = value < high if high_open else value <= high
+    if not inside:
+        kind = "an integer" if isinstance(value, int) else "a finite number"
+        if low is not None and high is not None:
+            want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        else:
+            want = f"{'>' if low_open else '≥'} {low:g}" if low is not None else f"{'<' if high_open else '≤'} {high:g}"
+        raise ConfigError(f"{name} must be {kind} {want}, got {value!r}" + (f" ({hint})" if hint else ""))
 
 
 @dataclass(frozen=True)
@@ -222,6 +242,10 @@ class AugmentConfig:
     flip: bool = True
     erase_p: float = 0.5
 
+    def validate(self) -> None:
+        _check_range("aug.pad", self.pad, 0)
+        _check_range("aug.erase_p", self.erase_p, 0, 1, hint="a probability")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -254,6 +278,14 @@ class ModelConfig:
         if self.test_feature not in ("bn", "pool"):
             raise ConfigError(f"model.test_feature must be 'bn' (BN-neck output) or 'pool' (pooled, before the "
                               f"BN-neck), got {self.test_feature!r}")
+        if self.depth not in (10, 18, 34, 50):
+            raise ConfigError(f"model.depth must be one of 10, 18, 34, 50 (ResNet depths), got {self.depth!r}")
+        for name in ("width", "fusion_channels"):
+            _check_range(f"model.{name}", getattr(self, name), 1)
+        _check_range("model.gem_p", self.gem_p, 0, low_open=True, hint="the GeM exponent (the paper: 3)")
+        if self.pretrained and self.width != 64:
+            raise ConfigError(f"model.pretrained=true needs model.width=64 (ImageNet's ResNets), got width "
+                              f"{self.width}; set model.pretrained=false to train a narrower network from scratch")
 
 
 DML_MODES = ("none", "global-to-fusion", "joint-to-global", "joint-to-fusion", "joint-to-both")
@@ -284,8 +316,8 @@ class LossConfig:
             raise ConfigError(f"loss.dml_teacher must be 'detached' or 'mutual', got {self.dml_teacher!r}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"loss.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.theta1 < 0 or self.theta2 < 0:
-            raise ConfigError(f"loss.theta1 and theta2 must be ≥ 0, got {self.theta1}, {self.theta2}")
+        _check_range("loss.theta1", self.theta1, 0, hint="the weight of L_KD1 (Eq. 9)")
+        _check_range("loss.theta2", self.theta2, 0, hint="the weight of L_KD2 (Eq. 10)")
 
 
 @dataclass(frozen=True)
@@ -330,6 +362,22 @@ class TrainConfig:
             raise ConfigError(f"train.milestones must be increasing, got {self.milestones}")
         if self.sampler not in ("balanced", "agw"):
             raise ConfigError(f"train.sampler must be 'balanced' or 'agw', got {self.sampler!r}")
+        _check_range("train.lr", self.lr, 0, low_open=True, hint="the learning rate; the paper: 0.1 with SGD")
+        _check_range("train.weight_decay", self.weight_decay, 0, hint="the paper: 5e-4")
+        _check_range("train.momentum", self.momentum, 0, 1, high_open=True, hint="the paper: 0.9")
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            raise ConfigError("train.nesterov=true needs train.momentum > 0 (Nesterov momentum); set a momentum "
+                              "(the paper: 0.9) or train.nesterov=false")
+        _check_range("train.pretrained_lr_factor", self.pretrained_lr_factor, 0)
+        _check_range("train.gamma", self.gamma, 0, low_open=True, hint="the lr factor at each milestone")
+        for name in ("warmup_epochs", "max_batches", "eval_every", "checkpoint_every", "threads"):
+            _check_range(f"train.{name}", getattr(self, name), 0, hint="0 means " + {
+                "warmup_epochs": "no warm-up", "max_batches": "a whole epoch", "eval_every": "only at the end",
+                "checkpoint_every": "at epoch ends only", "threads": "torch's default"}[name])
+        if any(not isinstance(m, int) or m < 1 for m in self.milestones):
+            raise ConfigError(f"train.milestones must be epochs ≥ 1, got {self.milestones}")
+        if not isinstance(self.device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N (e.g. cuda:1), got {self.device!r}")
 
 
 @dataclass(frozen=True)
@@ -351,7 +399,10 @@ class ExperimentConfig:
                     "train.channels_last", "train.compile")
 
     def validate(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer ≥ 0, got {self.seed!r}")
         self.data.validate()
+        self.aug.validate()
         self.model.validate()
         self.loss.validate()
         self.train.validate()

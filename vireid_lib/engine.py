@@ -11,6 +11,13 @@ record per epoch and per evaluation), ``checkpoint.pt`` (git-ignored) and, once 
   point and restarted resumes from the last checkpoint and ends with the same metrics as an uninterrupted run
   (on a CPU; tested by killing a real training process). A corrupt checkpoint, or one of another
   configuration, stops with a clear error and is never overwritten.
+- Checkpoints and the final weights (``model.pt``) carry the sha256 of their content (:func:`state_digest`: every
+  tensor's bytes, every number and name), recorded inside the file and verified on load: a damaged file is refused,
+  never loaded. Temporary files of saves that were interrupted (``.*.tmp*``) are removed when the run starts again;
+  a full disk is a :class:`CheckpointError` naming the file, the previous checkpoint intact.
+- Before the run folder is created, the data are read and checked: the training and test images are decoded into
+  their caches (free space checked first), so a missing, truncated or mislabelled image, a test identity without
+  images or a full disk stops the run before its first step (:func:`prepare_data`).
 - A non-finite loss stops the run with the epoch, the batch and the loss part.
 - No model selection on the test set: the model evaluated at the end is the last one. Intermediate
   evaluations (every ``eval_every`` epochs) are logged for the learning curves only.
@@ -27,6 +34,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
 import os
 import platform
@@ -41,14 +50,26 @@ from . import fingerprint as fp
 from . import progress
 from .config import ExperimentConfig, asdict
 from .data import IdentitySampler, load_images, open_dataset
-from .errors import CheckpointError, VireidError
+from .data.cache import check_space
+from .errors import CheckpointError, VireidError, load_failure
 from .evaluation import evaluate_dataset
-from .io import atomic_path, atomic_write_json, atomic_write_text, stable_hash
+from .io import (
+    atomic_path,
+    atomic_write_json,
+    atomic_write_text,
+    free_bytes,
+    human_bytes,
+    remove_interrupted_writes,
+    setting_for,
+    stable_hash,
+    storage_error,
+)
 from .models import VIReIDNet, build_model
 from .training import TrainingDiverged, _autocast, build_optimizer, lr_factor, set_lr, train_step  # noqa: F401 (re-exported)
 from .transforms import make_generator, test_transform, to_tensor
 
 CHECKPOINT_FORMAT = 2
+MODEL_FORMAT = "vireid-model-1"  # model.pt: {"format", "sha256", "state_dict"}; plain state dicts (older runs) load too
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -97,6 +118,21 @@ def load_train_data(cfg: ExperimentConfig, verbose: bool = False) -> TrainData:
                      int(max(vis.labels.max(), ir.labels.max())) + 1)
 
 
+def prepare_data(cfg: ExperimentConfig, verbose: bool = False) -> TrainData:
+    """Everything a run reads, read and checked before its first step: the dataset's lists (training and test), free
+    space for the caches not built yet (:func:`~vireid_lib.data.cache.check_space`), then every training and test
+    image decoded into its cache. A bad list, a test identity without images, an image that is missing, truncated or
+    a broken symbolic link, or a full disk is a clear error here, not after an epoch. Returns the training data."""
+    ds = open_dataset(cfg.data, verbose=verbose)
+    h, w = cfg.data.height, cfg.data.width
+    train_lists, test_lists = ds.train_lists(cfg.data), ds.test_lists(cfg.data)
+    check_space([*train_lists, *test_lists], h, w)
+    data = load_train_data(cfg, verbose)
+    for lst in test_lists:
+        load_images(lst, h, w)
+    return data
+
+
 def data_fingerprint(cfg: ExperimentConfig) -> str:
     """The data a configuration asks for (part of its run identity): the synthetic spec, or, for real data, the
     dataset's kind and the names of its training files (not where it lies: a moved dataset, or the same dataset on
@@ -123,25 +159,84 @@ def run_identity(cfg: ExperimentConfig) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Checkpoints
 # ---------------------------------------------------------------------------------------------------------
+def state_digest(obj) -> str:
+    """sha256 of a checkpoint's content: every tensor's dtype, shape and bytes, every number, string and key, in
+    order. Recorded inside checkpoints and ``model.pt`` and verified on load, so any damage to what the file holds is
+    seen (only the zip format's alignment padding, which holds nothing, is not covered)."""
+    h = hashlib.sha256()
+
+    def walk(x) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(x, dict):
+            h.update(f"D{len(x)}".encode())
+            for k, v in x.items():
+                walk(k)
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)}".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"{type(x).__name__}:{x!r};".encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
+def _save(obj, path: Path, what: str) -> None:
+    """``torch.save`` through a temporary file, renamed into place; a full disk (which torch reports as a
+    ``RuntimeError``) or an unwritable folder is a :class:`CheckpointError` naming ``path``, the file unchanged."""
+    try:
+        with atomic_path(path, suffix=".pt") as tmp:
+            torch.save(obj, tmp)
+        return
+    except (OSError, RuntimeError) as e:
+        if isinstance(e, VireidError) and not isinstance(e, OSError):
+            raise
+        code, text = getattr(e, "errno", None), str(e)
+    # raised here, not inside `except`: the failed writer (and its open file) is freed with its traceback first
+    raise _write_failed(path, what, code, text)
+
+
+def _write_failed(path: Path, what: str, code: int | None, text: str) -> CheckpointError:
+    free = free_bytes(path)
+    full = code in (errno.ENOSPC, errno.EDQUOT) or "write failed" in text or free < (1 << 20)
+    why = (f"no space left on the device ({human_bytes(free)} free there)" if full
+           else (text.strip().splitlines() or ["unknown error"])[0][:200])
+    return CheckpointError(f"cannot write the {what} {path}: {why}. The previous {what} (if any) is intact and no "
+                           f"temporary file is left; free some space{setting_for(path)}, and run again: the run "
+                           f"resumes from its last checkpoint")
+
+
 def save_checkpoint(path: Path, state: dict) -> None:
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(state, tmp)
+    """Write a checkpoint atomically, with the sha256 of its content (:func:`state_digest`) inside."""
+    _save({**state, "sha256": state_digest(state)}, Path(path), "checkpoint")
 
 
 def load_checkpoint(path: Path, identity: str) -> dict:
-    """Load a checkpoint (weights-only), refusing a corrupt one or one of another configuration (a checkpoint of an
-    older version of the code is the caller's to set aside, see :func:`train`)."""
+    """Load a checkpoint (weights-only), refusing a corrupt one (unreadable, or whose content no longer matches the
+    sha256 recorded in it) or one of another configuration (a checkpoint of an older version of the code is the
+    caller's to set aside, see :func:`train`)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise CheckpointError(
-            f"checkpoint {path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:200]}). "
-            f"It is left untouched: move or delete it "
+            f"checkpoint {path} cannot be read: {load_failure(path, e)}. It is left untouched: move or delete it "
             f"to start this run again from scratch."
         ) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"checkpoint {path} is not a vireid checkpoint of format {CHECKPOINT_FORMAT}; "
                               f"move or delete it to start again")
+    recorded = state.pop("sha256", None)  # checkpoints written before checksums existed have none
+    if recorded is not None and recorded != state_digest(state):
+        raise CheckpointError(
+            f"checkpoint {path} is damaged: its content does not match the sha256 recorded in it when it was saved "
+            f"(the disk or a copy changed its bytes). It is left untouched and not loaded: move or delete it to "
+            f"start this run again from scratch."
+        )
     if state.get("identity") != identity:
         raise CheckpointError(
             f"checkpoint {path} belongs to run {state.get('identity')}, not to this configuration ({identity}). "
@@ -251,14 +346,20 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
     model (test data changed). ``stop_after_batches`` stops early after that many batches in this call, without
     finishing the run (used by tests to simulate an interruption at an exact point).
     """
-    cfg.validate()
+    cfg.validate()  # every setting in range, before anything is read or written
     run_dir = Path(run_dir)
     final_path = run_dir / "final.json"
     if final_path.exists() and run_staleness(cfg, run_dir) is None:
         return read_final(final_path)
     identity = run_identity(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    data = None if final_path.exists() else prepare_data(cfg, verbose=log)  # the data checked before the run folder
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise storage_error(run_dir, e, what="the run folder") from None
     with _run_lock(run_dir, log):
+        for leftover in remove_interrupted_writes(run_dir):  # of a save killed midway (we hold the run's lock)
+            progress.line(f"{run_dir.name}: removed {leftover.name}, left by an interrupted save", log)
         if final_path.exists():  # finished (maybe by another process while we waited for the lock)
             why = run_staleness(cfg, run_dir)
             if why is None:
@@ -266,7 +367,7 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
             if why == "test data" and (run_dir / "model.pt").exists():
                 return _reevaluate(cfg, run_dir, log)
             _set_aside(run_dir, why, log)
-        return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches)
+        return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches, data)
 
 
 def read_final(path: Path) -> dict:
@@ -324,7 +425,11 @@ def _run_lock(run_dir: Path, log: bool):
     """One trainer per run folder at a time (parallel grids, a notebook beside a grid): others wait here."""
     import fcntl
 
-    with open(run_dir / ".lock", "w") as fh:
+    try:
+        fh = open(run_dir / ".lock", "w")
+    except OSError as e:
+        raise storage_error(run_dir / ".lock", e, what="the lock file of the run") from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -337,7 +442,7 @@ def _run_lock(run_dir: Path, log: bool):
 
 
 def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_bar: bool, log: bool,
-                  stop_after_batches: int | None) -> dict:
+                  stop_after_batches: int | None, data: TrainData | None = None) -> dict:
     final_path = run_dir / "final.json"
     cfg_path = run_dir / "config.json"
     if cfg_path.exists():
@@ -351,7 +456,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     device = resolve_device(cfg.train.device)
     set_determinism(cfg.seed, device, cfg.train.threads)
     prints = fp.fingerprint(cfg)
-    data = load_train_data(cfg, verbose=log)
+    data = data or prepare_data(cfg, verbose=log)
     t = cfg.train
     sampler = IdentitySampler(data.visible_labels, data.infrared_labels, t.P, t.K, seed=cfg.seed,
                               replacement=t.sampler)
@@ -393,7 +498,10 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
             "format": CHECKPOINT_FORMAT, "identity": identity, "fingerprint": prints, "epoch": epoch, "batch": batch,
             "model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
             "rng": _rng_state(gen), "accumulators": accumulators, "history": history})
-        atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+        try:
+            atomic_write_text(run_dir / "metrics.jsonl", "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+        except OSError as e:
+            raise _write_failed(run_dir / "metrics.jsonl", "metrics log", e.errno, str(e)) from None
 
     done_batches = 0
     vis_lab, ir_lab = torch.as_tensor(data.visible_labels), torch.as_tensor(data.infrared_labels)
@@ -463,9 +571,13 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
              "readings": readings, "num_classes": data.num_classes, "fingerprint": prints,
              "history": history, "provenance": provenance(cfg, device), "eval_seconds": time.perf_counter() - t0,
              "train_seconds": sum(h.get("seconds", 0.0) for h in history)}
-    with atomic_path(run_dir / "model.pt", suffix=".pt") as tmp:
-        torch.save(model.state_dict(), tmp)
-    atomic_write_json(final_path, final)  # written last: its presence means "finished"
+    weights = model.state_dict()
+    _save({"format": MODEL_FORMAT, "sha256": state_digest(weights), "state_dict": weights}, run_dir / "model.pt",
+          "trained model")
+    try:
+        atomic_write_json(final_path, final)  # written last: its presence means "finished"
+    except OSError as e:
+        raise _write_failed(final_path, "run result", e.errno, str(e)) from None
     ckpt_path.unlink(missing_ok=True)  # the optimiser state is no longer needed
     progress.line(f"finished {run_dir.name}: {_fmt(final['headline'])}", log)
     return final
@@ -486,10 +598,23 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
         num_classes = load_train_data(cfg).num_classes  # runs finished before num_classes was recorded
     model_cfg = dataclasses.replace(cfg.model, pretrained=False)  # the trained weights replace ImageNet's
     model = build_model(model_cfg, num_classes, cfg.data.height, cfg.data.width)
+    again = f"Delete it (and {Path(run_dir) / 'final.json'}) to train the run again."
     try:
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{path} cannot be loaded into this configuration's model ({e}): the config differs "
+        raise CheckpointError(f"{path} cannot be loaded: {load_failure(path, e)}. {again}") from None
+    if isinstance(saved, dict) and saved.get("format") == MODEL_FORMAT:
+        weights = saved.get("state_dict")
+        if saved.get("sha256") != state_digest(weights):
+            raise CheckpointError(f"{path} is damaged: its content does not match the sha256 recorded in it when it "
+                                  f"was saved (the disk or a copy changed its bytes); not loaded. {again}")
+    else:
+        weights = saved  # a plain state dict (runs finished before checksums existed)
+    try:
+        model.load_state_dict(weights)
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise CheckpointError(f"{path} does not fit this configuration's model ({first}): the config differs "
                               f"from the one in {Path(run_dir) / 'config.json'}; load with that config, or "
                               f"delete model.pt to train again") from None
     return model.to(device).eval()

@@ -82,6 +82,7 @@ ONE_SEED = "not resolved (1 seed)"
 CONSISTENT = "consistent"
 THETA_FLAT = "θ does not matter here"
 DESCRIPTIVE = "descriptive"
+NOT_MEASURABLE = "not measurable"
 
 VOCABULARY: dict[str, str] = {
     SUPPORTED: "Our difference has the paper's sign and is significant after Holm's correction over the whole "
@@ -105,6 +106,9 @@ VOCABULARY: dict[str, str] = {
                 "finds no difference between them (p ≥ 0.05).",
     DESCRIPTIVE: "A secondary metric (mAP) shown beside a rank-1 claim: Δ, 95 % interval and unadjusted p only. It "
                  "is not in the Holm family and gets no verdict, so adding it cannot change a rank-1 verdict.",
+    NOT_MEASURABLE: "Fig. 5 only: no fair measurement exists here (no trained models of the method to explain, or "
+                    "no image where both branches' maps show positive evidence on the common grid); the reason "
+                    "follows. Outside the Holm family.",
 }
 """Every verdict word the study uses, with its definition: the report and the notebooks print these."""
 

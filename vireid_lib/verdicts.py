@@ -162,12 +162,12 @@ def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: b
             note = (f"spread on the common grid {tuple(by_seed['grid'].iloc[0])}, seeds "
                     f"{', '.join(map(str, by_seed['seed']))} of the method")
         except Exception as e:  # noqa: BLE001 - said in the table's attrs and by the notebooks
-            note = (f"not measured ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
+            note = (f"{stats.NOT_MEASURABLE} ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
                     f"{FIG5_SEEDS[profile]})")
     fam = family(study_long(profile, seeds, data_root), f5)
     if f5 is None:  # Fig. 5 stays in the table, unmeasured, outside the family
-        if fig5 and "not measured" not in note:
-            note = "not measurable: no seed has both branches' maps non-empty on the same images"
+        if fig5 and not note.startswith(stats.NOT_MEASURABLE):
+            note = f"{stats.NOT_MEASURABLE} (no seed has both branches' maps non-empty on the same images)"
         attrs = dict(fam.attrs)
         row = {"table": "Fig. 5", "claim": FIG5_CLAIM, "metric": "spread", "paper Δ": 1.0, "ours Δ": float("nan"),
                "CI low": float("nan"), "CI high": float("nan"), "p": float("nan"), "adjusted p": float("nan"),

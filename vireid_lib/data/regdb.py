@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .common import ImageList
+from .common import ImageList, confined, file_problem, read_text_lines
 
 MODALITY_FOLDERS = {"visible": "Visible", "thermal": "Thermal"}
 CAMS = {"visible": 1, "thermal": 2}
@@ -48,8 +48,8 @@ class RegDB:
             raise DataError(
                 f"{path} is missing: RegDB's split files are idx/{{train,test}}_{{visible,thermal}}_{{1..10}}.txt"
             )
-        paths, labels = [], []
-        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        paths, labels, linenos = [], [], []
+        for lineno, line in enumerate(read_text_lines(path, "lines '<relative/path> <integer label>'"), 1):
             if not line.strip():
                 continue
             parts = line.split()
@@ -59,13 +59,27 @@ class RegDB:
                 label = int(parts[1])
             except ValueError:
                 raise DataError(f"{path}:{lineno}: label {parts[1]!r} is not an integer (line {line!r})") from None
-            if not (self.root / parts[0]).is_file():
-                raise DataError(f"{path}:{lineno}: image {self.root / parts[0]} does not exist")
+            if label < 0:
+                raise DataError(f"{path}:{lineno}: label {label} is negative; RegDB's labels are identity numbers "
+                                f"0, 1, 2, ... (line {line!r})")
+            image = confined(self.root, parts[0], f"{path}:{lineno}")
+            problem = file_problem(image)
+            if problem == "missing (listed by the dataset but not on disk)":
+                raise DataError(f"{path}:{lineno}: image {image} does not exist")
+            if problem:
+                raise DataError(f"{path}:{lineno}: image {image} is {problem}")
             paths.append(parts[0])
             labels.append(label)
+            linenos.append(lineno)
         if not paths:
             raise DataError(f"{path} lists no images")
         lab = np.array(labels, np.int64)
+        n_ids = len(set(labels))
+        if split == "train" and lab.max() >= n_ids:  # the labels are the classes of the identity loss: 0..C-1
+            i = int(np.argmax(lab >= n_ids))
+            raise DataError(f"{path}:{linenos[i]}: training label {labels[i]} is out of range: the file lists {n_ids} "
+                            f"identities, whose labels must be the class numbers 0..{n_ids - 1} (each once per "
+                            f"identity, as RegDB's split files number them)")
         kind = "visible" if modality == "visible" else "infrared"
         return ImageList(self.root, tuple(paths), lab.copy(), np.full(len(lab), CAMS[modality], np.int64),
                          lab if split == "train" else np.full(len(lab), -1, np.int64), kind,
@@ -88,8 +102,15 @@ class RegDB:
         return self.test(data_cfg.regdb_trial)
 
     def test(self, trial: int) -> tuple[ImageList, ImageList]:
-        """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal."""
-        return self.split("test", "visible", trial), self.split("test", "thermal", trial)
+        """Test images of a trial: (visible, thermal). Visible→thermal queries visible against thermal. Every test
+        identity must have images in both (a query needs a gallery): a :class:`DataError` names one that has not."""
+        vis, th = self.split("test", "visible", trial), self.split("test", "thermal", trial)
+        only = sorted(set(vis.pids.tolist()) ^ set(th.pids.tolist()))
+        if only:
+            raise DataError(f"{self.root / 'idx'}: test_visible_{trial}.txt and test_thermal_{trial}.txt list "
+                            f"different identities (labels {only[:10]} are in one only): every test identity needs "
+                            f"visible and thermal images")
+        return vis, th
 
     def statistics(self, trial: int = 1) -> dict[str, int]:
         vis, th = self.train(trial)

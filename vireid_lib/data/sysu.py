@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .common import ImageList, list_images
+from .common import ImageList, list_images, read_text_lines
 
 VISIBLE_CAMS = (1, 2, 4, 5)
 INFRARED_CAMS = (3, 6)
@@ -67,16 +67,16 @@ class SYSUMM01:
                 f"{path} is missing: SYSU-MM01 keeps its train/val/test identity lists in exp/train_id.txt, "
                 f"exp/val_id.txt and exp/test_id.txt (one line of comma-separated ids)."
             )
-        text = path.read_text().strip()
         ids = []
-        for tok in text.replace("\n", ",").split(","):
-            tok = tok.strip()
-            if not tok:
-                continue
-            try:
-                ids.append(int(tok))
-            except ValueError:
-                raise DataError(f"{path}: expected comma-separated integer ids, found {tok!r}") from None
+        for lineno, line in enumerate(read_text_lines(path, "comma-separated integer ids"), 1):
+            for tok in line.split(","):
+                tok = tok.strip()
+                if not tok:
+                    continue
+                try:
+                    ids.append(int(tok))
+                except ValueError:
+                    raise DataError(f"{path}:{lineno}: expected comma-separated integer ids, found {tok!r}") from None
         if not ids:
             raise DataError(f"{path} lists no ids: expected one line of comma-separated integer ids")
         return sorted(set(ids))
@@ -146,8 +146,18 @@ class SYSUMM01:
 
     def test_lists(self, data_cfg=None) -> tuple[ImageList, ImageList]:
         """What the protocol embeds: (queries, every all-search gallery candidate); indoor-search and each trial's
-        gallery are subsets of the candidates."""
-        return self.query(), self.gallery_candidates("all")
+        gallery are subsets of the candidates. Every test (or held-out val) identity must have both: a
+        :class:`DataError` names one that lacks queries or gallery images."""
+        q, g = self.query(), self.gallery_candidates("all")
+        for lst, what, cams in ((q, "infrared query", QUERY_CAMS), (g, "visible gallery", GALLERY_CAMS["all"])):
+            lacking = sorted(set(self.ids(self.holdout)) - set(lst.pids.tolist()))
+            if lacking:
+                raise DataError(
+                    f"identities {lacking[:10]} are listed in {self.root / 'exp'}/{self.holdout}_id.txt but have no "
+                    f"{what} images (cameras {', '.join(map(str, cams))}) under {self.root}: the protocol needs both "
+                    f"for every {self.holdout} identity. Restore their images, or remove them from the list."
+                )
+        return q, g
 
     def query(self) -> ImageList:
         """All infrared images (cameras 3 and 6) of the test identities (val identities when holding out val):

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torchvision.models import resnet as tvr
 
-from ..errors import ConfigError
+from ..errors import ConfigError, load_failure
 
 BLOCKS = {10: (tvr.BasicBlock, [1, 1, 1, 1]), 18: (tvr.BasicBlock, [2, 2, 2, 2]),
           34: (tvr.BasicBlock, [3, 4, 6, 3]), 50: (tvr.Bottleneck, [3, 4, 6, 3])}
@@ -71,7 +71,7 @@ def _load_weights(path: Path) -> dict[str, torch.Tensor]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle.UnpicklingError for disallowed globals, RuntimeError for a non-torch file
         raise ConfigError(
-            f"{path} could not be loaded as a weights-only state dict ({type(e).__name__}: {str(e).splitlines()[0]}). "
+            f"model.weights_path {path} could not be loaded as a weights-only state dict: {load_failure(path, e)}. "
             f"Weights are loaded without running code from the file: save them with "
             f"torch.save(model.state_dict(), path) from a torchvision ResNet, or set model.pretrained=false"
         ) from None
