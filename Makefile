@@ -33,7 +33,7 @@ reproduce: venv
 # The course website from what `make reproduce` left (results/ for the cpu profile, results/scratch/<profile>/ for
 # another); no notebook is executed.
 site: venv
-	$(VPY) -m vireid_lib.site --profile $(PROFILE)
+	$(VPY) -m vireid_lib.make_site --profile $(PROFILE)
 
 # A notebook run here writes its figures and tables to the git-ignored results/scratch/<profile>/ (it says so):
 # only `make reproduce` writes the study's results/. The variables unset are the runner's, never a learner's.

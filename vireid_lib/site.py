@@ -21,13 +21,13 @@ its scratch folder like the rest of its outputs (the caller passes the root). Re
 gives the same bytes (no dates, no absolute paths, content-hashed names), so a rerun of ``make reproduce``
 does not change committed pages needlessly.
 
-``python -m vireid_lib.site`` (``make site``) rebuilds the study's site from ``results/`` alone, without running
-any notebook.
+``python -m vireid_lib.make_site`` (``make site``) rebuilds the study's site from ``results/`` alone, without
+running any notebook (the command is a module of its own: the runner imports this one, and the command needs the
+runner's registry).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import copy
@@ -252,24 +252,3 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m vireid_lib.site [--profile cpu] [--root FOLDER]``: rebuild the site from executed notebooks."""
-    from .notebooks import NOTEBOOKS, STUDY_PROFILE, outputs_root
-
-    p = argparse.ArgumentParser(prog="python -m vireid_lib.site", description=main.__doc__)
-    p.add_argument("--profile", default=STUDY_PROFILE, help="the profile the notebooks were executed with")
-    p.add_argument("--root", type=Path, help="the results folder (default: results/ for the study's profile, "
-                                              "results/scratch/<profile>/ for another)")
-    args = p.parse_args(argv)
-    try:
-        build_site(NOTEBOOKS, args.profile, args.root or outputs_root(args.profile, {}))
-    except VireidError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
