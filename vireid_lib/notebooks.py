@@ -388,13 +388,15 @@ def environment_info() -> dict[str, str]:
 
 def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: bool = True,
               params: dict | None = None) -> dict[str, float]:
-    """Run every registered notebook (or ``only`` some) in order, then rewrite the report. Returns times (s).
+    """Run every registered notebook (or ``only`` some) in order, then rewrite the report and the course website
+    (:func:`vireid_lib.site.build_site`, from the executed copies). Returns times (s).
 
     ``params`` (e.g. ``{"budget_minutes": 0}``) go to every notebook whose parameters cell declares them; a
     name no selected notebook declares is an error. The study's profile with no parameters but the mechanics
     (:func:`is_study`) rewrites ``results/``; any other call writes everything, report included, to
     ``results/scratch/<profile>/``."""
-    from .report import write_html, write_report  # here, not at the top: a kernel's start() needs no torch
+    from .report import write_report  # here, not at the top: a kernel's start() needs no torch
+    from .site import build_site
 
     check_profile(profile)
     specs = [get(n) for n in only] if only else list(NOTEBOOKS)
@@ -432,7 +434,7 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     }
     atomic_write_json(root / "manifest.json", manifest)
     write_report(NOTEBOOKS, profile, root)
-    write_html(NOTEBOOKS, profile, root)
+    build_site(NOTEBOOKS, profile, root)  # the course website, from the executed copies (none run again)
     print("summary: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
           + f"; total {sum(timings.values()) / 60:.1f} min", flush=True)
     return timings
