@@ -6,12 +6,13 @@ SHELL := /bin/bash
 VPY := .venv/bin/python
 PROFILE ?= cpu
 
-.PHONY: venv test test-fast reproduce site lab reset-results bench lint clean-notebooks clean-cache help
+.PHONY: venv test test-fast check-reproduce reproduce site lab reset-results bench lint clean-notebooks clean-cache help
 
 help:
 	@echo "make reproduce   run every notebook (profile=$(PROFILE)) and regenerate results/"
 	@echo "                 e.g. make reproduce ARGS='--param budget_minutes=-1' (train every pending grid run)"
 	@echo "make test        unit tests + smoke-profile notebook runs"
+	@echo "make check-reproduce  make reproduce on a fresh clone of the last commit rewrites no committed file"
 	@echo "make site        rebuild the course website (results/site/) from the executed notebooks, running none"
 	@echo "make lab         the course (notebooks/) in JupyterLab with the project's kernel; e.g. make lab ARGS=--port=8890"
 	@echo "make reset-results  restore the committed study results (not runs), remove results/scratch/"
@@ -25,7 +26,11 @@ test: venv
 	$(VPY) -m pytest -n 2 --dist loadfile -q
 
 test-fast: venv
-	$(VPY) -m pytest -q -m "not slow"
+	$(VPY) -m pytest -q -m "not slow and not reproduce"
+
+# `make reproduce` on a fresh clone of the last commit: trains nothing, rewrites no committed file but measured times
+check-reproduce: venv
+	$(VPY) -m pytest -q -s -m reproduce tests/test_reproduce_clone.py
 
 reproduce: venv
 	$(VPY) -m vireid_lib.cli reproduce --profile $(PROFILE) $(ARGS)

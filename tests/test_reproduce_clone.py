@@ -1,0 +1,72 @@
+"""Issue 11: `make reproduce` on a fresh clone trains nothing the committed results need and rewrites no committed file
+except measured times.
+
+A clone of the repository's last commit runs the runner (`vireid reproduce`, the very code `make reproduce` calls) with
+this environment's interpreter; afterwards every file it wrote is compared with the commit. Files that show measured
+times (the timings, the augmentation cost of notebook 02, and the pages that gather them) may differ in their numbers
+only: compared with every number masked. Every other file must be byte-identical, and no training run may have been
+trained (no new or changed file under results/runs/).
+
+Minutes long, so not part of `make test`: `make check-reproduce` runs it (and `.ci/run` after `make test`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: files whose content shows measured times: they may differ, in their numbers only
+TIMED = (
+    r"results/timings\.json",
+    r"results/manifest\.json",
+    r"results/README\.md",
+    r"results/notebooks/02_rcc_augmentation\.ipynb",
+    r"results/tables/02_augmentation_cost\.(csv|md|tex|provenance\.json)",
+    r"results/site/(index|README|02_rcc_augmentation|notebooks/02_rcc_augmentation)\.html",
+    r"results/site/.*searchindex\.js",
+)
+
+
+def masked(text: str) -> str:
+    return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", text)
+
+
+@pytest.mark.reproduce
+def test_a_fresh_clone_reproduces_the_committed_results(tmp_path):
+    if subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "results", "notebooks", "vireid_lib"],
+                      capture_output=True, text=True).stdout.strip():
+        pytest.skip("the working tree differs from the last commit under results/, notebooks/ or vireid_lib/: "
+                    "commit first (the check compares a clone of the last commit with the commit)")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIREID_")}
+    env.update(PYTHONPATH=str(clone), MPLBACKEND="Agg")
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "vireid_lib.cli", "reproduce", "--profile", "cpu", "--quiet"],
+                         cwd=clone, env=env, capture_output=True, text=True, timeout=3600)
+    minutes = (time.perf_counter() - t0) / 60
+    assert run.returncode == 0, f"reproduce failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    status = subprocess.run(["git", "-C", str(clone), "status", "--porcelain", "--untracked-files=all", "--",
+                             "results"], capture_output=True, text=True, check=True).stdout.splitlines()
+    changed = [line[3:] for line in status]
+    trained = [p for p in changed if p.startswith("results/runs/")]
+    assert not trained, f"the clone trained or changed runs the committed results should have covered: {trained[:10]}"
+    differing = []
+    for path in changed:
+        if not any(re.fullmatch(t, path) for t in TIMED):
+            differing.append(path)
+            continue
+        committed = subprocess.run(["git", "-C", str(clone), "show", f"HEAD:{path}"], capture_output=True,
+                                   text=True).stdout
+        if masked(committed) != masked((clone / path).read_text(encoding="utf-8", errors="replace")):
+            differing.append(f"{path} (beyond its measured numbers)")
+    assert not differing, f"reproduce on a fresh clone rewrote committed files: {differing}"
+    print(f"fresh-clone reproduce: {minutes:.1f} min, {len(changed)} timing file(s) differing in their numbers only")
