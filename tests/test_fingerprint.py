@@ -160,3 +160,44 @@ def test_a_learner_reuses_fresh_study_runs_and_trains_stale_or_new_ones_in_scrat
     experiments.run(cfg, progress_bar=False, log=False)
     assert experiments.run_path(cfg).is_relative_to(tmp_path / "scratch" / "runs")
     assert {p: p.read_bytes() for p in study.rglob("*") if p.is_file() and p.name != ".lock"} == before
+
+
+@pytest.fixture
+def fresh_generator(monkeypatch, tmp_path):
+    """Generator fingerprints computed again, with an empty results folder (no committed record)."""
+    monkeypatch.setenv("VIREID_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.delenv("VIREID_STUDY_RUN", raising=False)
+    fp.generator_fingerprint.cache_clear()
+    yield tmp_path
+    fp.generator_fingerprint.cache_clear()
+
+
+def test_generator_fingerprints_are_per_dataset_and_the_study_records_them(monkeypatch, fresh_generator):
+    sysu, regdb = fp.generator_fingerprint("sysu"), fp.generator_fingerprint("regdb")
+    assert sysu != regdb and len(sysu) == 16
+    assert not fp.generator_record_path().exists()  # a learner's run records nothing
+    fp.generator_fingerprint.cache_clear()
+    monkeypatch.setenv("VIREID_STUDY_RUN", "1")
+    assert fp.generator_fingerprint("sysu") == sysu  # from the disk cache: the same bytes
+    record = json.loads(fp.generator_record_path().read_text())
+    assert record == {fp._generator_source(): {"sysu": sysu}}
+    assert fp.data_fingerprints(smoke())["train_data"] != fp.data_fingerprints(
+        smoke(**{"data.dataset": "regdb"}))["train_data"]
+
+
+def test_a_fresh_clone_reads_the_committed_generator_fingerprints(fresh_generator):
+    """Another CPU may round one pixel otherwise: the committed record, keyed by the generator's source, wins."""
+    path = fp.generator_record_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({fp._generator_source(): {"sysu": "recorded-on-ci-00"},
+                                "an older generator": {"sysu": "older"}}))
+    assert fp.generator_fingerprint("sysu") == "recorded-on-ci-00"
+    assert not (fresh_generator / "data" / "cache").exists() or not any(
+        (fresh_generator / "data" / "cache").glob("fingerprints-generator*"))  # nothing generated
+    path.write_text("<<<<<<< HEAD\n")
+    fp.generator_fingerprint.cache_clear()
+    with pytest.raises(ValueError, match="generator-fingerprints.json"):
+        fp.generator_fingerprint("sysu")
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        fp.generator_fingerprint("market1501")

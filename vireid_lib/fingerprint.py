@@ -10,8 +10,9 @@ the numbers were computed:
   total_loss`, the optimiser and its schedule, :func:`~vireid_lib.training.train_step`), and the protocols' metrics
   run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
   metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed.
-- ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint (the bytes of
-  a small dataset it writes with a fixed spec, :func:`generator_fingerprint`); for real data, the content hashes of
+- ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint for that
+  dataset (the bytes of a small dataset it writes with a fixed spec, :func:`generator_fingerprint`; the values the
+  committed runs were trained with are committed beside them); for real data, the content hashes of
   the training and test image files (:func:`vireid_lib.data.cache.file_digests`).
 
 Editing :func:`~vireid_lib.losses.symmetric_kl` changes the ``code`` fingerprint of every configuration with deep
@@ -240,39 +241,87 @@ def _tuples(d: dict) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def generator_fingerprint() -> str:
-    """The synthetic generator's fingerprint: a hash of every byte (and file name) of the small SYSU-MM01 and RegDB
-    datasets it writes with a fixed spec (the ``smoke`` profile's), generated in a temporary folder. Cached on disk
-    under a hash of the generator's source."""
-    from .config import SYNTHETIC_PROFILES
+#: the generator fingerprints the committed runs were trained with, by the generator's source hash (committed)
+RECORD_NAME = "generator-fingerprints.json"
+
+
+def generator_record_path() -> Path:
+    """``results/runs/generator-fingerprints.json``: ``{generator source hash: {dataset: fingerprint}}``, written by
+    the study's own runs and committed with them, so that a fresh clone on another CPU reads the very fingerprints
+    the committed runs were trained with instead of computing them again (another CPU's float kernels may move one
+    pixel of one image across a rounding boundary, and the fingerprint hashes bytes)."""
+    from .paths import results_dir
+
+    return results_dir() / "runs" / RECORD_NAME
+
+
+def _generator_source() -> str:
     from .data import synthetic
 
-    src = source_hash(Path(synthetic.__file__).resolve().parent if Path(synthetic.__file__).name == "__init__.py"
-                      else Path(synthetic.__file__).resolve())
-    cache = _DiskCache("generator", src)
-    hit = cache.get("smoke")
-    if hit is not None:
-        return hit
-    spec = SYNTHETIC_PROFILES["smoke"]
-    h = hashlib.sha256()
-    with tempfile.TemporaryDirectory(prefix="vireid-fingerprint-") as tmp:
-        for dataset, writer in (("sysu", synthetic.write_sysu), ("regdb", synthetic.write_regdb)):
-            root = Path(tmp) / dataset
-            writer(spec, root, workers=1)
-            for p in sorted(root.rglob("*")):
-                if p.is_file():
-                    h.update(p.relative_to(root).as_posix().encode())
-                    h.update(p.read_bytes())
-    value = h.hexdigest()[:16]
-    cache.put("smoke", value)
-    return value
+    f = Path(synthetic.__file__).resolve()
+    return source_hash(f.parent if f.name == "__init__.py" else f)
+
+
+@functools.lru_cache(maxsize=4)
+def generator_fingerprint(dataset: str = "sysu") -> str:
+    """The synthetic generator's fingerprint for one dataset (``"sysu"`` or ``"regdb"``): a hash of every byte (and
+    file name) of the small dataset it writes with a fixed spec (the ``smoke`` profile's), in a temporary folder.
+
+    One per dataset, so that a change that alters only RegDB's images leaves the SYSU-MM01 runs fresh. Looked up
+    first in the committed record (:func:`generator_record_path`, keyed by the generator's source hash), then in the
+    disk cache; computed otherwise (a few seconds), and added to the record when this process is the study's own run
+    (``VIREID_STUDY_RUN=1``: the grid), so that the record travels with the runs it describes."""
+    from .config import SYNTHETIC_PROFILES
+    from .data import synthetic
+    from .paths import study_run
+
+    writers = {"sysu": synthetic.write_sysu, "regdb": synthetic.write_regdb}
+    if dataset not in writers:
+        raise ValueError(f"generator_fingerprint: dataset must be one of {sorted(writers)}, got {dataset!r}")
+    src = _generator_source()
+    record_path = generator_record_path()
+    record = _read_record(record_path)
+    hit = record.get(src, {}).get(dataset)
+    if hit is None:
+        cache = _DiskCache("generator", src)
+        hit = cache.get(dataset)
+        if hit is None:
+            h = hashlib.sha256()
+            with tempfile.TemporaryDirectory(prefix="vireid-fingerprint-") as tmp:
+                root = Path(tmp) / dataset
+                writers[dataset](SYNTHETIC_PROFILES["smoke"], root, workers=1)
+                for p in sorted(root.rglob("*")):
+                    if p.is_file():
+                        h.update(p.relative_to(root).as_posix().encode())
+                        h.update(p.read_bytes())
+            hit = h.hexdigest()[:16]
+            cache.put(dataset, hit)
+        if study_run():
+            record = _read_record(record_path)  # another worker may have added the other dataset meanwhile
+            record.setdefault(src, {})[dataset] = hit
+            atomic_write_json(record_path, record)
+    return hit
+
+
+def _read_record(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable record of generator fingerprints ({e}); restore it with "
+                         f"`git checkout -- {path.name}` in its folder, or delete it to compute them again") from e
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f"{path}: expected {{source hash: {{dataset: fingerprint}}}}; restore it from git or "
+                         f"delete it to compute the fingerprints again")
+    return data
 
 
 def data_fingerprints(cfg) -> dict[str, str]:
     """``{"train_data": ..., "test_data": ...}`` of a configuration's dataset (see the module docstring)."""
     if cfg.data.is_synthetic:
-        g = stable_hash({"generator": generator_fingerprint()}, n=16)
+        dataset = "regdb" if cfg.data.dataset == "regdb" else "sysu"
+        g = stable_hash({"generator": generator_fingerprint(dataset), "dataset": dataset}, n=16)
         return {"train_data": g, "test_data": g}
     from .data import open_dataset
     from .data.cache import file_digests
@@ -305,4 +354,4 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
 
 
 __all__ = ["code_fingerprint", "code_signature", "data_fingerprints", "fingerprint", "generator_fingerprint",
-           "source_hash", "staleness"]
+           "generator_record_path", "source_hash", "staleness"]
