@@ -4,7 +4,7 @@ SYSU-MM01 and RegDB are licensed and cannot be downloaded, so the study generate
 deterministically from a :class:`~vireid_lib.config.SyntheticSpec`, and writes it exactly as the real sets
 lie on disk (:mod:`.writers`). The same readers, samplers and evaluation protocols then run on either.
 
-How an image arises: one module per stage of the imaging chain (:mod:`.render` runs them in order)
+How an image arises: one module per stage of the imaging chain (:mod:`.chain` runs them in order)
 ---------------------------------------------------------------------------------------------------
 1. :mod:`.body`: identity and body: proportions, skin, hair, skin temperatures; a pose and a detector box.
 2. :mod:`.garments`: cut and materials of what the person wears and carries, in three wavebands (visible
@@ -25,19 +25,19 @@ few parameters calibrated against published hand-crafted baselines are physical 
 
 from .body import VIEWS, Body, BodyMap, Pose, draw_body, draw_pose, rasterise_body
 from .camera import INDOOR_CAMS, INFRARED_CAMS, VISIBLE_CAMS, Camera, make_camera, regdb_cameras
+from .chain import new_moment, render
 from .garments import FABRIC_CLASSES, LABELS, N_LABELS, Identity, Material, Outfit, dress, make_identity, materials
-from .render import new_moment, render
 from .scene import Moment, Scene, draw_moment
 from .sensor import jpeg_bytes
 from .store import (
-                       GENERATOR_VERSION,
-                       MARKER,
-                       REGDB_FIELDS,
-                       SYSU_FIELDS,
-                       describe_layout,
-                       ensure_synthetic,
-                       spec_key,
-                       synthetic_root,
+    GENERATOR_VERSION,
+    MARKER,
+    REGDB_FIELDS,
+    SYSU_FIELDS,
+    describe_layout,
+    ensure_synthetic,
+    spec_key,
+    synthetic_root,
 )
 from .writers import regdb_moments, regdb_pair, sysu_camera, sysu_plan, write_regdb, write_sysu
 

@@ -348,6 +348,13 @@ def dress(ident: Identity, pose: Pose, bm: BodyMap, sk: Skeleton) -> np.ndarray:
 
 
 def relief(outfit: Outfit, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The clothes' relief (folds, seams, pockets) as a field in [−1, 1]: geometry, so it shades every band."""
+    """The clothes' relief (folds, seams, pockets) as a field in [−1, 1]: geometry, so it shades every band.
+
+    A sum of plane waves over the body coordinates x (1, W) and y (H, 1), each separated as
+    sin(a + b) = sin a cos b + cos a sin b."""
     amp = sum(a for *_, a in outfit.relief)
-    return sum(a * np.sin(2 * np.pi * (fx * x + fy * y) + ph) for fx, fy, ph, a in outfit.relief) / amp
+    out = np.zeros((y.shape[0], x.shape[1]), np.float32)
+    for fx, fy, ph, a in outfit.relief:
+        ax, by = 2 * np.pi * fx * x + ph, 2 * np.pi * fy * y
+        out += (a / amp) * (np.sin(ax) * np.cos(by) + np.cos(ax) * np.sin(by))
+    return out

@@ -21,6 +21,7 @@ one of three kinds of light reaches the camera:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from .garments import (
 )
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+FOLDS = np.isin(np.arange(N_LABELS), CLOTH_LABELS + (BAG, BACKPACK))  # label → does it have folds (a lookup)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ def texture(rng: np.random.Generator, H: int, W: int, amp: float = 0.04) -> np.n
 # --------------------------------------------------------------------------------------------------------
 # The person's light, per band
 # --------------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=16)
 def _tables(ident: Identity) -> dict[str, np.ndarray]:
     """Per-label properties (N_LABELS, ...) of this identity's surfaces."""
     mats = materials(ident)
@@ -199,8 +202,7 @@ def visible_shading(bm: BodyMap, lab: np.ndarray, fold: np.ndarray, H: int) -> n
     downwards; folds shade the clothes (H, W)."""
     vert = 1.08 - 0.16 * np.linspace(0, 1, H, dtype=np.float32)[:, None]
     shade = (1.0 - 0.35 * bm.nx * bm.nx) * vert
-    cloth = np.isin(lab, CLOTH_LABELS + (BAG, BACKPACK))
-    return np.where(cloth, shade * (1.0 + 0.12 * fold), shade)
+    return np.where(FOLDS[lab], shade * (1.0 + 0.12 * fold), shade)
 
 
 def visible_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray) -> np.ndarray:
@@ -208,8 +210,9 @@ def visible_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarr
     t = _tables(ident)
     shade = visible_shading(bm, lab, fold, lab.shape[0])
     img = t["rgb"][lab] * shade[..., None]
-    gloss = t["gloss"][lab]
-    return img + (0.6 * gloss * (1 - bm.nx * bm.nx) ** 6 * (bm.y < 0.5))[..., None]
+    c2 = 1 - bm.nx * bm.nx
+    c6 = c2 * c2 * c2
+    return img + (0.6 * t["gloss"][lab] * c6 * c6 * (bm.y < 0.5))[..., None]
 
 
 def nir_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray, ambient: float) -> np.ndarray:
@@ -218,8 +221,7 @@ def nir_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray, 
     retro-reflection] ``+ ambient ×`` visible lightness under the room's light."""
     t = _tables(ident)
     cos = np.sqrt(np.clip(1.0 - bm.nx * bm.nx, 0.0, 1.0))
-    cloth = np.isin(lab, CLOTH_LABELS + (BAG, BACKPACK))
-    active = t["nir"][lab] * (0.3 + 0.7 * cos) * np.where(cloth, 1.0 + 0.12 * fold, 1.0)
+    active = t["nir"][lab] * (0.3 + 0.7 * cos) * np.where(FOLDS[lab], 1.0 + 0.12 * fold, 1.0)
     active = active + t["gloss"][lab] * cos**12 * 1.2 + t["retro"][lab] * 2.5
     if ambient <= 0:
         return active

@@ -27,14 +27,14 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 def visible_sensor(img: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
     """Shot and read noise of a colour sensor; (H, W, 3) radiance in [0, 1] → uint8."""
-    return to_uint8(img + rng.normal(0, noise * float(rng.uniform(0.5, 1.5)), img.shape).astype(np.float32))
+    return to_uint8(img + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(img.shape, np.float32))
 
 
 def nir_sensor(img: np.ndarray, camera: Camera, rng: np.random.Generator, noise: float) -> np.ndarray:
     """Automatic gain and offset, then noise, of a monochrome night-mode sensor; (H, W) → uint8 (H, W, 3)."""
     gain = camera.gain * float(rng.uniform(0.85, 1.15))
     out = img * gain + camera.offset
-    out = to_uint8(out + rng.normal(0, noise * float(rng.uniform(0.5, 1.5)), out.shape).astype(np.float32))
+    out = to_uint8(out + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(out.shape, np.float32))
     return np.repeat(out[..., None], 3, axis=-1)
 
 
@@ -54,7 +54,7 @@ def thermal_sensor(T: np.ndarray, camera: Camera, rng: np.random.Generator) -> n
     drift = rng.normal(0, 0.4, 3).astype(np.float32)
     T = T + fixed_pattern(camera, h, w) + rng.normal(0, 0.05, (1, w)).astype(np.float32)  # columns drift too
     T = T + drift[0] * u + drift[1] * v + drift[2] * (u * u + v * v) * 2
-    T = T + rng.normal(0, 0.06, T.shape).astype(np.float32)
+    T = T + 0.06 * rng.standard_normal(T.shape, np.float32)
     lo, hi = np.percentile(T, 1.0), T.max()
     s = 0.04 + 0.84 * (T - lo) / max(hi - lo, 1.0)
     detail = np.clip(s - gaussian_filter(s, 4.0 * camera.native), -0.15, 0.15)  # the enhancer's limited range

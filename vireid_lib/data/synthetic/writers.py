@@ -22,8 +22,8 @@ from PIL import Image
 from ...config import SyntheticSpec
 from .body import draw_pose
 from .camera import INFRARED_CAMS, VISIBLE_CAMS, make_camera, regdb_cameras
+from .chain import render
 from .garments import make_identity
-from .render import render
 from .scene import draw_moment
 from .sensor import jpeg_bytes, jpeg_roundtrip
 
