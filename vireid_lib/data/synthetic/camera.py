@@ -58,8 +58,8 @@ class Camera:
 
 
 def make_camera(seed: int, cam: int, modality: str | None = None, indoor: bool | None = None,
-                ambient_scale: float = 1.0, registration: float = 3.0, native: float = 0.6, psf: float = 1.2
-                ) -> Camera:
+                ambient_scale: float = 1.0, registration: float = 3.0, native: float = 0.6, psf: float = 1.2,
+                elevated: bool = False) -> Camera:
     """Camera ``cam`` of the SYSU-MM01-like world, or (``modality`` given) of RegDB's pair.
 
     ``ambient_scale`` scales the near-infrared cameras' share of visible light; ``registration``, ``native``
@@ -68,7 +68,7 @@ def make_camera(seed: int, cam: int, modality: str | None = None, indoor: bool |
     if modality is None:
         modality = "visible" if cam in VISIBLE_CAMS else "nir"
     indoor = cam in INDOOR_CAMS if indoor is None else indoor
-    scene = make_scene(np.random.default_rng([seed, 2, SCENE_OF.get(cam, cam)]), indoor)
+    scene = make_scene(np.random.default_rng([seed, 2, SCENE_OF.get(cam, cam)]), indoor, elevated)
     rng = np.random.default_rng([seed, 3, cam, {"visible": 0, "nir": 1, "thermal": 2}[modality]])
     view_p = np.random.default_rng([seed, 4, SCENE_OF.get(cam, cam)]).dirichlet(np.full(4, 2.0))
     nir = modality == "nir"
@@ -91,9 +91,9 @@ def make_camera(seed: int, cam: int, modality: str | None = None, indoor: bool |
 
 def regdb_cameras(seed: int, registration: float, native: float, psf: float) -> tuple[Camera, Camera]:
     """RegDB's visible and thermal cameras: one outdoor place (the same scene), two cameras side by side."""
-    vis = make_camera(seed + 7919, REGDB_CAM, "visible", indoor=False)
-    th = make_camera(seed + 7919, REGDB_CAM, "thermal", indoor=False, registration=registration, native=native,
-                     psf=psf)
+    vis = make_camera(seed, REGDB_CAM, "visible", indoor=False, elevated=True)
+    th = make_camera(seed, REGDB_CAM, "thermal", indoor=False, registration=registration, native=native, psf=psf,
+                     elevated=True)
     return vis, th
 
 
@@ -104,7 +104,7 @@ def frame(camera: Camera, pose: Pose, rng: np.random.Generator) -> Pose:
         return pose
     dx, dy = rng.normal(0, camera.registration / 64), rng.normal(0, camera.registration / 128)  # px at 128×64
     return dataclasses.replace(pose, cx=pose.cx + float(dx), top=pose.top + float(dy),
-                               scale=pose.scale * float(np.exp(rng.normal(0, 0.5 * camera.registration / 128))))
+                               scale=pose.scale * float(np.exp(rng.normal(0, camera.registration / 128))))
 
 
 def native_size(camera: Camera, H: int, W: int) -> tuple[int, int]:

@@ -94,9 +94,19 @@ def _surface(rng: np.random.Generator, indoor: bool, kind: str = "wall") -> Surf
     return Surface(rgb, nir, float(rng.uniform(-1.5, 1.5)), float(rng.uniform(3, 10)) if not indoor else 0.0)
 
 
-def make_scene(rng: np.random.Generator, indoor: bool) -> Scene:
-    """A room (indoor) or a street (outdoor): a wall gradient, 1–3 structures, a floor."""
-    floor_y = float(rng.uniform(0.72, 0.86))
+def _marking(rng: np.random.Generator, ground: Surface) -> Surface:
+    """A seam, kerb, painted line or drain cover on the ground: another shade, nearly the ground's temperature
+    (paint and stone emit alike; a metal cover is a little colder)."""
+    k = float(rng.uniform(0.5, 1.6))
+    return Surface(np.clip(ground.rgb * k, 0, 1), float(np.clip(ground.nir * k, 0.02, 0.95)),
+                   ground.temp + float(rng.uniform(-1.0, 0.5)), ground.sun_gain * float(rng.uniform(0.8, 1.1)))
+
+
+def make_scene(rng: np.random.Generator, indoor: bool, elevated: bool = False) -> Scene:
+    """A room (indoor) or a street (outdoor): a wall gradient, 1–3 structures, a floor. An ``elevated`` camera
+    (RegDB's pair, looking down on a walkway) sees mostly the ground behind the person, the far field only at
+    the top of its frame."""
+    floor_y = float(rng.uniform(0.05, 0.3) if elevated else rng.uniform(0.72, 0.86))
     n = int(rng.integers(1, 4))
     kinds = ["wall", "glass"] if indoor else ["wall", "glass", "foliage"]
     structures = tuple((float(rng.uniform(0, 1)), float(rng.uniform(0.08, 0.3)),
@@ -127,9 +137,14 @@ def draw_moment(rng: np.random.Generator, pose: Pose, scene: Scene, occlusion_pr
                 air_temp: float | None = None, sun: float | None = None) -> Moment:
     """What happens at one instant besides the person's pose: the scene slides (the person walks past), things
     stand in the scene, something may hide part of the person."""
-    clutter = tuple((float(rng.uniform(0, 1)), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.1, 0.4)),
-                     float(rng.uniform(0.05, 0.25)), _surface(rng, scene.indoor))
-                    for _ in range(int(rng.integers(0, 3))))
+    if scene.floor_y < 0.5:  # the ground seen from above: paving seams, kerbs, markings, drain covers
+        clutter = tuple((float(rng.uniform(0, 1)), float(rng.uniform(scene.floor_y, 1)), float(rng.uniform(0.3, 2)),
+                         float(rng.uniform(0.01, 0.04)), _marking(rng, scene.floor))
+                        for _ in range(int(rng.integers(0, 4))))
+    else:
+        clutter = tuple((float(rng.uniform(0, 1)), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.1, 0.4)),
+                         float(rng.uniform(0.05, 0.25)), _surface(rng, scene.indoor))
+                        for _ in range(int(rng.integers(0, 3))))
     occluder = None
     if rng.random() < occlusion_prob:
         where = str(rng.choice(["bottom", "left", "right"], p=[0.5, 0.25, 0.25]))
