@@ -106,13 +106,27 @@ def regdb_session(spec: SyntheticSpec, pid: int) -> tuple[str, dict]:
 
 
 def regdb_moments(spec: SyntheticSpec, pid: int, ident, vis_cam) -> list:
-    """The 10 instants of one RegDB identity, each filmed by both cameras."""
+    """The 10 instants of one RegDB identity, each filmed by both cameras: one pass past the pair, so the walking
+    direction, the distance (the person's scale) and the place in the frame stay nearly the same; the gait
+    changes from frame to frame, the visible camera's detector box moves by a pixel or two, and the ground
+    behind the person (seams, markings) moves on as they walk towards or away from the cameras."""
     view, session = regdb_session(spec, pid)
+    pas = np.random.default_rng([spec.seed, 11, pid])
+    scale = ident.body.height * float(pas.uniform(0.92, 1.04))
+    cx, top = 0.5 + float(pas.uniform(-0.04, 0.04)), float(pas.uniform(0.01, 0.06))
+    ground = draw_moment(pas, draw_pose(pas, ident.body, vis_cam.view_p), vis_cam.scene, 0.0, **session)
+    dshift, dy = float(pas.uniform(-0.03, 0.03)), float(pas.uniform(0.01, 0.03)) * (1 if view == "front" else -1)
+    y0, span = vis_cam.scene.floor_y, 1 - vis_cam.scene.floor_y
     out = []
     for k in range(1, 11):
         rng = np.random.default_rng([spec.seed, 6, pid, k])
-        pose = dataclasses.replace(draw_pose(rng, ident.body, vis_cam.view_p), view=view)
-        out.append(draw_moment(rng, pose, vis_cam.scene, spec.occlusion_prob, **session))
+        gait = draw_pose(rng, ident.body, vis_cam.view_p)
+        pose = dataclasses.replace(gait, view=view, scale=scale * float(np.exp(rng.normal(0, 0.015))),
+                                   cx=cx + float(rng.normal(0, 1.5 / 64)), top=top + float(rng.normal(0, 1.5 / 128)))
+        moment = draw_moment(rng, pose, vis_cam.scene, spec.occlusion_prob, **session)
+        clutter = tuple((x, y0 + (y - y0 + k * dy) % span, w, h, srf) for x, y, w, h, srf in ground.clutter)
+        out.append(dataclasses.replace(moment, shift=ground.shift + k * dshift, floor_jitter=ground.floor_jitter,
+                                       clutter=clutter))
     return out
 
 
