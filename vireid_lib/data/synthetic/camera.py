@@ -97,14 +97,20 @@ def regdb_cameras(seed: int, registration: float, native: float, psf: float) -> 
     return vis, th
 
 
-def frame(camera: Camera, pose: Pose, rng: np.random.Generator) -> Pose:
-    """This camera's detector box around the person. The thermal camera's box is offset (parallax, its own
-    detection) and scaled against the visible one's by a registration error of ``camera.registration`` px."""
+DETECTOR_JITTER = 1.5  # px at 128×64: how much a detector's box moves between frames of a steady walk
+
+
+def frame(camera: Camera, pose: Pose, rng: np.random.Generator, parallax=(0.0, 0.0, 0.0)) -> Pose:
+    """This camera's detector box around the person. The thermal camera's box is offset and scaled against the
+    visible one's: by the pair's parallax and registration error (``camera.registration`` px × ``parallax``,
+    which stays the same over a pass, as it depends on the person's distance), and by its own detector's
+    frame-to-frame jitter."""
     if camera.registration <= 0:
         return pose
-    dx, dy = rng.normal(0, camera.registration / 64), rng.normal(0, camera.registration / 128)  # px at 128×64
-    return dataclasses.replace(pose, cx=pose.cx + float(dx), top=pose.top + float(dy),
-                               scale=pose.scale * float(np.exp(rng.normal(0, camera.registration / 128))))
+    r, j = camera.registration, DETECTOR_JITTER
+    dx, dy, ds = (r * p + j * float(rng.normal()) for p in parallax)  # px at 128×64
+    return dataclasses.replace(pose, cx=pose.cx + dx / 64, top=pose.top + dy / 128,
+                               scale=pose.scale * float(np.exp(ds / 128)))
 
 
 def native_size(camera: Camera, H: int, W: int) -> tuple[int, int]:

@@ -40,7 +40,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
     compression. ``moment`` (pose, scene state) is shared when two cameras film the same instant (RegDB)."""
     H, W = spec.height, spec.width
     moment = moment or new_moment(ident, camera, rng, spec.occlusion_prob)
-    pose = frame(camera, moment.pose, rng)  # stage 4 decides the crop before anything is drawn
+    pose = frame(camera, moment.pose, rng, moment.parallax)  # stage 4 decides the crop before anything is drawn
     h, w = native_size(camera, H, W)
     bm, sk = rasterise_body(ident.body, pose, h, w)  # stage 1
     lab = dress(ident, pose, bm, sk)  # stage 2
@@ -60,7 +60,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
             img[occ] = moment.occluder[2].rgb
         img = img * camera.cast * (camera.brightness * moment.exposure)
         _keep(steps, "scene and illumination", img)
-        img = optics_blur(img, float(rng.uniform(0.0, spec.blur_max)) * H / 128)
+        img = optics_blur(img, defocus(moment, rng) * spec.blur_max * H / 128)
         _keep(steps, "camera and optics", img)
         out = visible_sensor(img, rng, spec.noise_visible)
     elif camera.modality == "nir":
@@ -73,7 +73,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
             img[occ] = (1 - camera.ambient) * s.nir * camera.scene_light + camera.ambient * float(s.rgb @ LUMA)
         img = img * beam(camera, rng, h, w)
         _keep(steps, "scene and illumination", img)
-        img = optics_blur(img, float(rng.uniform(0.0, spec.blur_max)) * H / 128)
+        img = optics_blur(img, defocus(moment, rng) * spec.blur_max * H / 128)
         _keep(steps, "camera and optics", img)
         out = nir_sensor(img, camera, rng, spec.noise_infrared)
     else:
@@ -93,6 +93,12 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
     if steps is not None:
         steps["sensor"] = out
     return out
+
+
+def defocus(moment: Moment, rng: np.random.Generator) -> float:
+    """How far out of focus (or moving) the person is, as a fraction of the camera's maximal blur: the moment's
+    when it is set (a pass at one distance), else drawn for this image."""
+    return float(rng.uniform(0.0, 1.0)) if moment.defocus is None else moment.defocus
 
 
 def beam(camera: Camera, rng: np.random.Generator, h: int, w: int) -> np.ndarray:

@@ -131,6 +131,9 @@ class Moment:
     air_temp: float  # °C
     sun: float  # 0: night or overcast … 1: full sun
     exposure: float  # visible exposure of this frame
+    parallax: tuple[float, float, float] = (0.0, 0.0, 0.0)  # a camera pair's offset this instant (x, y, scale; in
+    # units of the pair's registration error): set per pass, since it depends on the person's distance
+    defocus: float | None = None  # fraction of the camera's maximal blur (None: drawn per image)
 
 
 def draw_moment(rng: np.random.Generator, pose: Pose, scene: Scene, occlusion_prob: float,

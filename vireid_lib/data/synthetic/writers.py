@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ...config import SyntheticSpec
-from .body import draw_pose
+from .body import Pose, draw_pose
 from .camera import INFRARED_CAMS, VISIBLE_CAMS, make_camera, regdb_cameras
 from .chain import render
 from .garments import make_identity
@@ -29,6 +29,7 @@ from .sensor import jpeg_bytes, jpeg_roundtrip
 
 REGDB_VIEWS = ("front", "back")
 REGDB_SEED_OFFSET = 7919  # RegDB's people are not SYSU-MM01's
+REGDB_OCCLUSION = 0.25  # RegDB's pair looks down on a walkway: people hide each other a quarter as often
 
 
 def sysu_plan(spec: SyntheticSpec) -> dict:
@@ -106,27 +107,33 @@ def regdb_session(spec: SyntheticSpec, pid: int) -> tuple[str, dict]:
 
 
 def regdb_moments(spec: SyntheticSpec, pid: int, ident, vis_cam) -> list:
-    """The 10 instants of one RegDB identity, each filmed by both cameras: one pass past the pair, so the walking
-    direction, the distance (the person's scale) and the place in the frame stay nearly the same; the gait
-    changes from frame to frame, the visible camera's detector box moves by a pixel or two, and the ground
-    behind the person (seams, markings) moves on as they walk towards or away from the cameras."""
+    """The 10 instants of one RegDB identity, each filmed by both cameras: 10 frames of one pass past the pair.
+    The walking direction, the distance (so the scale, the focus and the cameras' parallax), the place in the
+    frame and the light stay the same; the gait moves on through its cycle; the detector box moves by a pixel
+    or so; the ground behind the person (seams, markings) moves on as they walk towards or away from the pair."""
     view, session = regdb_session(spec, pid)
     pas = np.random.default_rng([spec.seed, 11, pid])
     scale = ident.body.height * float(pas.uniform(0.92, 1.04))
     cx, top = 0.5 + float(pas.uniform(-0.04, 0.04)), float(pas.uniform(0.01, 0.06))
     ground = draw_moment(pas, draw_pose(pas, ident.body, vis_cam.view_p), vis_cam.scene, 0.0, **session)
-    dshift, dy = float(pas.uniform(-0.03, 0.03)), float(pas.uniform(0.01, 0.03)) * (1 if view == "front" else -1)
+    dshift, dy = float(pas.uniform(-0.02, 0.02)), float(pas.uniform(0.005, 0.015)) * (1 if view == "front" else -1)
+    parallax = tuple(float(v) for v in pas.normal(0, 1, 3))
+    swing, stride, phase, step = (float(pas.uniform(0.03, 0.12)), float(pas.uniform(0.02, 0.08)),
+                                  float(pas.uniform(0, 2 * np.pi)), float(pas.uniform(0.3, 0.8)))
+    focus = float(pas.uniform(0, 1))
     y0, span = vis_cam.scene.floor_y, 1 - vis_cam.scene.floor_y
     out = []
     for k in range(1, 11):
         rng = np.random.default_rng([spec.seed, 6, pid, k])
-        gait = draw_pose(rng, ident.body, vis_cam.view_p)
-        pose = dataclasses.replace(gait, view=view, scale=scale * float(np.exp(rng.normal(0, 0.015))),
-                                   cx=cx + float(rng.normal(0, 1.5 / 64)), top=top + float(rng.normal(0, 1.5 / 128)))
-        moment = draw_moment(rng, pose, vis_cam.scene, spec.occlusion_prob, **session)
+        gait = np.sin(phase + k * step)
+        pose = Pose(view=view, swing=swing * gait, stride=stride * abs(gait),
+                    scale=scale * float(np.exp(rng.normal(0, 0.01))), cx=cx + float(rng.normal(0, 1.0 / 64)),
+                    top=top + float(rng.normal(0, 1.0 / 128)))
+        moment = draw_moment(rng, pose, vis_cam.scene, REGDB_OCCLUSION * spec.occlusion_prob, **session)
         clutter = tuple((x, y0 + (y - y0 + k * dy) % span, w, h, srf) for x, y, w, h, srf in ground.clutter)
         out.append(dataclasses.replace(moment, shift=ground.shift + k * dshift, floor_jitter=ground.floor_jitter,
-                                       clutter=clutter))
+                                       clutter=clutter, parallax=parallax, exposure=ground.exposure,
+                                       defocus=focus))
     return out
 
 
