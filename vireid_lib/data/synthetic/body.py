@@ -112,13 +112,14 @@ def body_frame(pose: Pose, H: int, W: int) -> tuple[np.ndarray, np.ndarray, floa
 def capsule(x: np.ndarray, y: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], r: float
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Points within ``r`` of the segment p0–p1: mask, position t ∈ [0, 1] along it, signed normal component."""
-    dx, dy = p1[0] - p0[0], p1[1] - p0[1]
-    t = np.clip(((x - p0[0]) * dx + (y - p0[1]) * dy) / (dx * dx + dy * dy + 1e-12), 0.0, 1.0)
-    ex, ey = x - p0[0] - t * dx, y - p0[1] - t * dy
-    d2 = ex * ex + ey * ey
-    length = np.sqrt(dx * dx + dy * dy) + 1e-12
-    side = (ex * dy - ey * dx) / length  # signed distance across the segment
-    return d2 <= r * r, t, np.clip(side / r, -1.0, 1.0)
+    dx, dy = float(p1[0] - p0[0]), float(p1[1] - p0[1])
+    length = float(np.hypot(dx, dy)) + 1e-12
+    ux, uy = dx / length, dy / length
+    a, b = x - np.float32(p0[0]), y - np.float32(p0[1])
+    along = a * np.float32(ux) + b * np.float32(uy)  # distance along the segment from p0
+    across = a * np.float32(uy) - b * np.float32(ux)  # signed distance across it
+    beyond = along - np.clip(along, 0.0, length)  # past either end: distance to the nearer end cap
+    return across * across + beyond * beyond <= r * r, np.clip(along / length, 0.0, 1.0), np.clip(across / r, -1, 1)
 
 
 def _window(x, y, p0, p1, r):
@@ -195,18 +196,29 @@ def rasterise_body(body: Body, pose: Pose, H: int, W: int) -> tuple[BodyMap, Ske
         draw_capsule(bm, FOOT, (p1[0] - 0.01, p1[1] - 0.005), (p1[0] + 0.02 * (sk.facing or 0.3), p1[1] + 0.01),
                      0.032 * body.build)
     hip_y = body.hip_y
-    frac = np.clip((y - 0.15) / (hip_y + 0.02 - 0.15), 0, 1)
-    half = sk.half_sh + (sk.half_hip - sk.half_sh) * frac  # (H, 1)
-    torso = (y >= 0.15) & (y <= hip_y + 0.02) & (np.abs(x) <= half)
-    bm.part[torso] = TORSO
-    bm.nx[torso] = np.broadcast_to(x / np.maximum(half, 1e-3), torso.shape)[torso]
+    rows = _rows(y, 0.15, hip_y + 0.02)
+    if rows is not None:  # torso: shoulders to hips, tapering
+        yr = y[rows]
+        half = sk.half_sh + (sk.half_hip - sk.half_sh) * np.clip((yr - 0.15) / (hip_y + 0.02 - 0.15), 0, 1)
+        u = x / np.maximum(half, 1e-3)
+        torso = np.abs(u) <= 1
+        bm.part[rows][torso] = TORSO
+        bm.nx[rows][torso] = u[torso]
     for p0, p1 in sk.arms:
         draw_capsule(bm, ARM, p0, p1, sk.arm_r)
     (hx, hy), (rx, ry) = sk.head_c, sk.head_r
-    u = (x - hx) / rx
-    head = u**2 + ((y - hy) / ry) ** 2 <= 1
-    bm.part[head] = HEAD
-    bm.nx[head] = np.broadcast_to(u, head.shape)[head]
-    neck = (np.abs(x - hx) <= 0.3 * rx) & (y > hy) & (y < 0.16)
-    bm.part[neck & (bm.part == NONE)] = HEAD
+    rows = _rows(y, hy - ry, 0.16)
+    if rows is not None:  # head (an ellipse) and neck
+        yr = y[rows]
+        u = (x - hx) / rx
+        head = u * u + ((yr - hy) / ry) ** 2 <= 1
+        head |= (np.abs(x - hx) <= 0.3 * rx) & (yr > hy) & (bm.part[rows] == NONE)
+        bm.part[rows][head] = HEAD
+        bm.nx[rows][head] = np.broadcast_to(np.clip(u, -1, 1), head.shape)[head]
     return bm, sk
+
+
+def _rows(y: np.ndarray, lo: float, hi: float) -> slice | None:
+    """The rows whose body coordinate lies in [lo, hi] (a slice), or None."""
+    idx = np.flatnonzero((y[:, 0] >= lo) & (y[:, 0] <= hi))
+    return slice(idx[0], idx[-1] + 1) if len(idx) else None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 from .body import Pose
 from .scene import Scene, make_scene
@@ -119,16 +119,14 @@ def native_size(camera: Camera, H: int, W: int) -> tuple[int, int]:
 
 
 def optics_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """A lens's point-spread function (defocus, motion) as a Gaussian of ``sigma`` pixels."""
+    """A lens's point-spread function (defocus, motion) as a Gaussian of ``sigma`` pixels (mirrored borders)."""
     if sigma <= 0.05:
         return img
-    return gaussian_filter(img, sigma=(sigma, sigma) + (0,) * (img.ndim - 2))
+    return cv2.GaussianBlur(np.ascontiguousarray(img, np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def resample(img: np.ndarray, H: int, W: int) -> np.ndarray:
     """The dataset's crop resized to H×W (bilinear, as a low-resolution sensor's crop is scaled up)."""
-    from PIL import Image
-
     if img.shape[:2] == (H, W):
         return img
-    return np.asarray(Image.fromarray(img).resize((W, H), Image.Resampling.BILINEAR))
+    return cv2.resize(img, (W, H), interpolation=cv2.INTER_LINEAR)

@@ -16,9 +16,8 @@ import io
 
 import numpy as np
 from PIL import Image
-from scipy.ndimage import gaussian_filter
 
-from .camera import Camera
+from .camera import Camera, optics_blur
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -57,7 +56,7 @@ def thermal_sensor(T: np.ndarray, camera: Camera, rng: np.random.Generator) -> n
     T = T + 0.06 * rng.standard_normal(T.shape, np.float32)
     lo, hi = np.percentile(T, 1.0), T.max()
     s = 0.04 + 0.84 * (T - lo) / max(hi - lo, 1.0)
-    detail = np.clip(s - gaussian_filter(s, 4.0 * camera.native), -0.15, 0.15)  # the enhancer's limited range
+    detail = np.clip(s - optics_blur(s, 4.0 * camera.native), -0.15, 0.15)  # the enhancer's limited range
     return to_uint8(s + camera.dde * detail)
 
 
