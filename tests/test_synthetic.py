@@ -91,7 +91,7 @@ def test_interrupted_generation_is_never_taken_for_a_dataset(tmp_path, monkeypat
         calls.append(1)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(S, "_render_sysu_identity", crash)
+    monkeypatch.setattr(S.writers, "_render_sysu_identity", crash)
     try:
         S.ensure_synthetic(SMOKE, workers=1, verbose=False)
     except KeyboardInterrupt:
@@ -115,31 +115,172 @@ def test_concurrent_generators_produce_one_complete_dataset(tmp_path):
     assert len([p for p in (tmp_path / "synthetic").iterdir() if p.is_dir()]) == 1
 
 
-def test_infrared_brightness_of_garments_does_not_follow_their_colour():
-    """The generator's modelling claim: a material's near-IR reflectance is independent of its dye."""
-    ids = [S.make_identity(0, pid) for pid in range(1, 801)]
-    lum = np.array([np.dot(i.upper.rgb, (0.299, 0.587, 0.114)) for i in ids])
-    nir = np.array([i.upper.nir for i in ids])
-    assert abs(np.corrcoef(lum, nir)[0, 1]) < 0.1
-    # what a near-IR camera records: (1 − a) × NIR reflectance + a × visible lightness, a = its ambient share
-    ident = next(i for i in ids if abs(i.upper.nir - np.dot(i.upper.rgb, (0.299, 0.587, 0.114))) > 0.2)
-    lightness = np.dot(ident.upper.rgb, (0.299, 0.587, 0.114))
-    cam_i = S.make_camera(0, 3)
-    assert cam_i.modality == "nir" and 0.75 <= cam_i.ambient <= 0.9  # indoor camera 3: mostly ambient light
-    recorded = S.material_table(ident, "nir", cam_i.ambient)[S.UPPER]
-    expected = (1 - cam_i.ambient) * ident.upper.nir + cam_i.ambient * lightness
-    assert np.allclose(recorded, expected, atol=1e-5)
-    assert np.allclose(S.material_table(ident, "nir", 0.0)[S.UPPER], ident.upper.nir)  # no ambient: NIR only
-    assert np.allclose(S.material_table(ident, "thermal")[S.UPPER], ident.upper.thermal)  # colour plays no part
+def test_regdb_generation_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    S.write_regdb(SMOKE, a, workers=2)
+    S.write_regdb(SMOKE, b, workers=1)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and len(files) == 240 + 40
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The physics the generator claims (issue 10), one test per property
+# ---------------------------------------------------------------------------------------------------------
+SPEC = SyntheticSpec(occlusion_prob=0.0)  # 128×64, the cpu profile's rendering
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _identity(seed=0, **outfit):
+    """An identity of the RegDB world with some outfit fields forced."""
+    ident = S.make_identity(seed + 7919, 1)
+    return dataclasses.replace(ident, outfit=dataclasses.replace(ident.outfit, **outfit))
+
+
+def _pair(ident, k=0):
+    """Visible and thermal images (and stage pictures) of the same RegDB instant."""
+    vis_cam, th_cam = S.regdb_pair(SPEC)
+    moment = S.regdb_moments(SPEC, 1, ident, vis_cam)[k]
+    out = []
+    for j, cam in enumerate((vis_cam, th_cam)):
+        steps = {}
+        img = S.render(ident, cam, np.random.default_rng([5, k, j]), SPEC, moment=moment, steps=steps)
+        out.append((img, steps))
+    return out
+
+
+def test_thermal_image_ignores_dyes_and_prints():
+    """Long-wave emissivity of textiles does not depend on their dye: recolouring every garment and its print
+    changes the visible image and leaves the thermal image bit for bit the same."""
+    base = _identity(print_kind="checks")
+    o = base.outfit
+    recoloured = dataclasses.replace(base, outfit=dataclasses.replace(
+        o, upper=dataclasses.replace(o.upper, rgb=(0.9, 0.1, 0.1), nir=0.05),
+        print_ink=dataclasses.replace(o.print_ink, rgb=(0.1, 0.9, 0.1), nir=0.9),
+        lower=dataclasses.replace(o.lower, rgb=(0.95, 0.95, 0.2), nir=0.1)))
+    (vis_a, _), (th_a, _) = _pair(base)
+    (vis_b, _), (th_b, _) = _pair(recoloured)
+    assert np.abs(vis_a.astype(int) - vis_b).mean() > 5
+    assert np.array_equal(th_a, th_b)
+
+
+def test_thermal_camera_is_not_the_visible_cameras_pixel_twin():
+    """RegDB's thermal camera stands beside the visible one: its own crop (registration error), lower native
+    resolution. The person's silhouette sits at another place in its frame, though it is the same instant."""
+    offsets, same_pose = [], []
+    ident = S.make_identity(7919, 3)
+    for k in range(10):
+        (_, sv), (_, st) = _pair(ident, k)
+        mv = sv["garments"] > 0
+        mt = np.asarray(Image.fromarray((st["garments"] > 0).astype(np.uint8)).resize((64, 128), Image.NEAREST)) > 0
+        cv = np.array(np.nonzero(mv)).mean(1)
+        ct = np.array(np.nonzero(mt)).mean(1)
+        offsets.append(np.abs(cv - ct).max())
+        same_pose.append((mv & mt).sum() / (mv | mt).sum())
+    assert st["garments"].shape == (77, 38)  # native resolution 0.6 × 128×64
+    assert np.mean(offsets) > 1.0  # px at 128×64: not aligned pixel for pixel
+    assert 0.3 < np.mean(same_pose) < 0.95  # but the same body at the same instant
+
+
+def test_thermal_skin_is_warm_and_never_saturated():
+    """Skin is the warmest surface (31–35 °C) yet the per-frame AGC keeps it below full scale."""
+    ident = S.make_identity(7919, 2)
+    for k in range(5):
+        (_, _), (th, st) = _pair(ident, k)
+        lab = np.asarray(Image.fromarray(st["garments"].astype(np.uint8)).resize((64, 128), Image.NEAREST))
+        skin = np.isin(lab, (S.garments.FACE, S.garments.ARM_SKIN, S.garments.LEG_SKIN))
+        grey = th[..., 0]
+        assert skin.sum() > 20
+        assert (grey[skin] >= 254).mean() < 0.02
+        assert np.median(grey[skin]) > np.median(grey[lab == 0])
+
+
+def test_metal_and_glasses_are_cold_in_thermal():
+    """Low-emissivity metal mirrors the cold surroundings; glass is opaque to long-wave light: both show colder
+    than the jacket and the face around them."""
+    from vireid_lib.data.synthetic import garments as G
+    from vireid_lib.data.synthetic.scene import thermal_person
+
+    ident = _identity(jacket=S.garments.draw_fabric(np.random.default_rng(0), "upper", (0.8, 1.0), (0.5, 0.6)),
+                      glasses=True, belt_buckle=True)
+    pose = S.Pose(view="front", swing=0.0, stride=0.05, scale=0.9, cx=0.5, top=0.03)
+    bm, sk = S.rasterise_body(ident.body, pose, 256, 128)
+    lab = S.dress(ident, pose, bm, sk)
+    T = thermal_person(ident, bm, lab, G.relief(ident.outfit, bm.x, bm.y), air=20.0, reflected=8.0)
+    assert (lab == G.METAL).sum() > 5 and (lab == G.GLASSES).sum() > 5
+    assert T[lab == G.METAL].mean() < T[lab == G.JACKET].mean() - 3
+    assert T[lab == G.GLASSES].mean() < T[lab == G.FACE].mean() - 5
+    assert T[lab == G.FACE].mean() > T[lab == G.UPPER].mean() > T[lab == G.JACKET].mean()  # layers
+
+
+def test_near_infrared_skin_and_hair_are_lighter_than_in_visible_light():
+    """Melanin absorbs far less at 850 nm: every skin tone is brighter there than its visible grey level, and
+    dark hair is lighter than it looks."""
+    from vireid_lib.data.synthetic import garments as G
+
+    mats = [S.materials(S.make_identity(0, pid)) for pid in range(1, 301)]
+    skin_vis = np.array([np.dot(m[G.FACE].rgb, LUMA) for m in mats])
+    skin_nir = np.array([m[G.FACE].nir for m in mats])
+    assert (skin_nir > skin_vis).all()
+    hair_vis = np.array([np.dot(m[G.HAIR].rgb, LUMA) for m in mats])
+    hair_nir = np.array([m[G.HAIR].nir for m in mats])
+    assert (hair_nir[hair_vis < 0.15] > hair_vis[hair_vis < 0.15] + 0.05).all()
+
+
+def test_near_infrared_dye_reflectance_comes_from_fabric_classes_not_from_the_shade():
+    """Within a class of textile spectra the 850-nm reflectance is independent of the visible shade; carbon
+    blacks stay dark, NIR-transparent blacks do not."""
+    from vireid_lib.data.synthetic.garments import FABRIC_CLASSES, draw_fabric
+
+    rng = np.random.default_rng(0)
+    for cls in FABRIC_CLASSES:
+        fabrics = [draw_fabric(rng, kind=cls) for _ in range(400)]
+        lum = np.array([np.dot(f.rgb, LUMA) for f in fabrics])
+        nir = np.array([f.nir for f in fabrics])
+        assert cls.nir[0] <= nir.min() and nir.max() <= cls.nir[1]
+        if lum.std() > 0.02:
+            assert abs(np.corrcoef(lum, nir)[0, 1]) < 0.15, cls.name
+    carbon = next(c for c in FABRIC_CLASSES if "carbon" in c.name)
+    transparent_black = next(c for c in FABRIC_CLASSES if c.colours == "dark")
+    assert carbon.nir[1] < 0.15 < transparent_black.nir[0]
+
+
+def test_retro_reflective_strip_shines_in_near_infrared_only():
+    """A retro-reflective strip returns the coaxial illuminator's light to the camera: near full scale in the
+    near-infrared image, an ordinary light grey in the visible one."""
+    from vireid_lib.data.synthetic import garments as G
+
+    ident = S.make_identity(0, 1)
+    ident = dataclasses.replace(ident, outfit=dataclasses.replace(
+        ident.outfit, backpack=ident.outfit.upper, backpack_size=1.0, reflective="backpack"))
+    pose = S.Pose(view="back", swing=0.0, stride=0.05, scale=0.9, cx=0.5, top=0.03)
+    moment = S.draw_moment(np.random.default_rng(0), pose, S.sysu_camera(SPEC, 6).scene, 0.0)
+    out = {}
+    for cam in (5, 6):
+        steps = {}
+        out[cam] = (S.render(ident, S.sysu_camera(SPEC, cam), np.random.default_rng(1), SPEC, moment=moment,
+                             steps=steps), steps["garments"])
+    nir, lab = out[6]
+    vis, lab_v = out[5]
+    strip = lab == G.REFLECTIVE
+    assert strip.sum() > 5
+    assert nir[strip, 0].mean() > 200 and nir[strip, 0].mean() > nir[lab == G.BACKPACK, 0].mean() + 60
+    assert vis[lab_v == G.REFLECTIVE].mean() < 200
 
 
 def test_viewpoint_changes_what_is_visible():
-    ident = next(S.make_identity(0, p) for p in range(1, 500)
-                 if S.make_identity(0, p).backpack is not None and S.make_identity(0, p).pattern == "logo")
-    ident = dataclasses.replace(ident, backpack_size=1.0)
+    from vireid_lib.data.synthetic import garments as G
+
+    ident = next(i for i in (S.make_identity(0, p) for p in range(1, 500))
+                 if i.outfit.backpack is not None and i.outfit.print_kind == "logo" and i.outfit.jacket is None)
+    ident = dataclasses.replace(ident, outfit=dataclasses.replace(ident.outfit, backpack_size=1.0))
     base = S.Pose(view="front", swing=0, stride=0.05, scale=0.9, cx=0.5, top=0.03)
-    front, *_ = S.person_labels(ident, base, 128, 64)
-    back, *_ = S.person_labels(ident, dataclasses.replace(base, view="back"), 128, 64)
-    assert (back == S.BACKPACK).sum() > 3 * max(1, (front == S.BACKPACK).sum())
-    assert (front == S.PATTERN).sum() > 0 and (back == S.PATTERN).sum() == 0  # the logo is on the chest
-    assert (front == S.SKIN).sum() > (back == S.SKIN).sum()  # the face
+
+    def labels(pose):
+        bm, sk = S.rasterise_body(ident.body, pose, 128, 64)
+        return S.dress(ident, pose, bm, sk)
+
+    front, back = labels(base), labels(dataclasses.replace(base, view="back"))
+    assert (back == G.BACKPACK).sum() > 3 * max(1, (front == G.BACKPACK).sum())
+    assert (front == G.PRINT).sum() > 0 and (back == G.PRINT).sum() == 0  # the logo is on the chest
+    assert (front == G.FACE).sum() > (back == G.FACE).sum()  # the face

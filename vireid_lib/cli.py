@@ -114,6 +114,20 @@ def _cmd_grid(args) -> None:
     print(json.dumps(summary))
 
 
+def _cmd_realism(args) -> None:
+    from .handcrafted import realism
+
+    table = realism(args.profile, args.ids)
+    print(f"How realistic is the synthetic world: HOG / LOMO, Euclidean distance ({table['synthetic data'][0]}),\n"
+          f"beside other papers' numbers on the real datasets (published; sources below)\n")
+    cols = ["protocol", "descriptor", "synthetic R1", "synthetic mAP", "published R1", "published mAP", "chance R1",
+            "band", "in band"]
+    print(table[cols].to_string(index=False))
+    print("\nsources (real data): " + "; ".join(dict.fromkeys(table["published source (real data)"])))
+    failed = (table["in band"] != "pass").sum()
+    print(f"\n{4 - failed} of 4 settings in their bands")
+
+
 def _cmd_info(args) -> None:
     from .notebooks import environment_info
 
@@ -167,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "(Table 5, RegDB, reads $VIREID_REGDB_ROOT or data/RegDB)")
     gr.add_argument("--quiet", action="store_true")
     gr.set_defaults(fn=_cmd_grid)
+    rl = sub.add_parser("realism", help="hand-crafted baselines on the synthetic world beside the published "
+                                         "real-data numbers, with issue 10's bands (a few minutes in the cpu profile)")
+    rl.add_argument("--profile", default="cpu", choices=("smoke", "cpu"))
+    rl.add_argument("--ids", default="test", choices=("test", "calibration"),
+                    help="test: the profile's world; calibration: the world of the next seed, where the "
+                         "generator's physical parameters were chosen")
+    rl.set_defaults(fn=_cmd_realism)
     sub.add_parser("info", help="versions, device, threads").set_defaults(fn=_cmd_info)
     sub.add_parser("notebooks", help="list the notebooks and their parameters").set_defaults(fn=_cmd_notebooks)
     return p

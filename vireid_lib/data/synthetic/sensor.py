@@ -1,0 +1,71 @@
+"""Stage 5, sensor: how each camera turns light (or heat) into 8-bit pixels, and the file it is stored in.
+
+- Visible (colour CMOS/CCD): exposure and white balance, shot and read noise, 8-bit, JPEG.
+- Near-infrared (monochrome, night mode): automatic gain and offset, noise (higher: less light), one channel
+  stored as three equal channels (as in SYSU-MM01), JPEG.
+- Thermal (uncooled microbolometer): little temporal noise (NETD ≈ 50 mK), a fixed pattern (column offsets
+  of the readout, pixel offsets), a slow non-uniformity across the frame (the shutter's flat-field drifts),
+  per-frame automatic gain (AGC: the frame's temperature range is stretched over 8 bits, so a garment's grey
+  level depends on what else is in the frame), and digital detail enhancement, which rings around warm
+  bodies (halos). RegDB stores the frames as BMP after the camera's own compression (JPEG here).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from .camera import Camera, optics_blur
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    return (np.clip(img, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+
+
+def visible_sensor(img: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    """Shot and read noise of a colour sensor; (H, W, 3) radiance in [0, 1] → uint8."""
+    return to_uint8(img + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(img.shape, np.float32))
+
+
+def nir_sensor(img: np.ndarray, camera: Camera, rng: np.random.Generator, noise: float) -> np.ndarray:
+    """Automatic gain and offset, then noise, of a monochrome night-mode sensor; (H, W) → uint8 (H, W, 3)."""
+    gain = camera.gain * float(rng.uniform(0.85, 1.15))
+    out = img * gain + camera.offset
+    out = to_uint8(out + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(out.shape, np.float32))
+    return np.repeat(out[..., None], 3, axis=-1)
+
+
+def fixed_pattern(camera: Camera, h: int, w: int) -> np.ndarray:
+    """The microbolometer's fixed-pattern offsets (°C): per-column readout offsets and per-pixel offsets, the
+    same in every frame of this camera."""
+    rng = np.random.default_rng([camera.seed, 77, h, w])
+    return (rng.normal(0, 0.15, (1, w)) + rng.normal(0, 0.05, (h, w))).astype(np.float32)
+
+
+def thermal_sensor(T: np.ndarray, camera: Camera, rng: np.random.Generator) -> np.ndarray:
+    """Apparent temperature (°C, native resolution) → uint8 (h, w): temporal noise, fixed pattern, slow
+    non-uniformity, per-frame AGC, detail enhancement (halos)."""
+    h, w = T.shape
+    v = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+    u = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+    drift = rng.normal(0, 0.4, 3).astype(np.float32)
+    T = T + fixed_pattern(camera, h, w) + rng.normal(0, 0.05, (1, w)).astype(np.float32)  # columns drift too
+    T = T + drift[0] * u + drift[1] * v + drift[2] * (u * u + v * v) * 2
+    T = T + 0.06 * rng.standard_normal(T.shape, np.float32)
+    lo, hi = np.percentile(T, 1.0), T.max()
+    s = 0.04 + 0.84 * (T - lo) / max(hi - lo, 1.0)
+    detail = np.clip(s - optics_blur(s, 4.0 * camera.native), -0.15, 0.15)  # the enhancer's limited range
+    return to_uint8(s + camera.dde * detail)
+
+
+def jpeg_bytes(img: np.ndarray, quality: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality))
+    return buf.getvalue()
+
+
+def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
+    """The camera's (or recorder's) JPEG compression, decoded again (RegDB stores decoded frames as BMP)."""
+    return np.asarray(Image.open(io.BytesIO(jpeg_bytes(img, quality))).convert("RGB"))
