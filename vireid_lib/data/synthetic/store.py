@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...config import SyntheticSpec, asdict
 from ...errors import DataError
-from ...io import atomic_write_json, stable_hash
+from ...io import atomic_write_json, stable_hash, storage_error
 from ...paths import shown, synthetic_dir
 from .writers import write_regdb, write_sysu
 
@@ -62,8 +62,18 @@ def ensure_synthetic(spec: SyntheticSpec, dataset: str = "sysu", workers: int | 
 
     Generation writes into a temporary folder and renames it into place only when complete (the marker file
     ``synthetic.json`` is written last), under a file lock, so concurrent callers (pytest workers, parallel
-    runs) and interrupted runs never see a half-written dataset.
+    runs) and interrupted runs never see a half-written dataset. A full disk or a read-only data folder is one
+    :class:`~vireid_lib.errors.StorageError` naming the dataset's folder; the temporary folder is removed.
     """
+    try:
+        return _ensure_synthetic(spec, dataset, workers, verbose)
+    except OSError as e:
+        root = synthetic_root(spec, dataset)
+        shutil.rmtree(root.parent / f".tmp-{root.name}-{os.getpid()}", ignore_errors=True)
+        raise storage_error(root, e, what=f"the synthetic {dataset} dataset") from None
+
+
+def _ensure_synthetic(spec: SyntheticSpec, dataset: str, workers: int | None, verbose: bool) -> Path:
     if dataset not in ("sysu", "regdb"):
         raise DataError(f"synthetic dataset must be 'sysu' or 'regdb', got {dataset!r}")
     spec.validate()
