@@ -72,7 +72,8 @@ def test_theta_band_is_the_mean_plus_minus_what_was_asked():
     np.testing.assert_allclose(t.loc[0.6, "high"] - t.loc[0.6, "mean"], 1.0)  # seeds 0, 1, 2: sd 1
     r = widgets._band(curves()[curves()["sweep"] == "θ1"], "R1", "range").set_index("x")
     assert (r.loc[0.6, "low"], r.loc[0.6, "high"]) == (50.6, 52.6)
-    assert widgets._band(curves().query("seed == 0 and sweep == 'θ1'"), "R1", "±1 sd")["low"].isna().all()  # one seed: no band
+    one_seed = curves().query("seed == 0 and sweep == 'θ1'")
+    assert widgets._band(one_seed, "R1", "±1 sd")["low"].isna().all()  # one seed: no band
 
 
 def test_theta_browser_static_and_widget(batch, kernel, monkeypatch):

@@ -10,7 +10,6 @@ import numpy as np
 
 from ..models.fusion import FusionModule
 
-
 #: a Sphinx cross-reference role in a docstring: ``:func:`~vireid_lib.evaluation.ranking``` or ``:meth:`layer0```
 _ROLE = re.compile(r":(?:py:)?[a-z]+:`(~?)([^`<]*?)\s*(?:<([^>`]*)>)?`")
 _UNDERLINE = re.compile(r"^([-=~^]){3,}$")

@@ -37,7 +37,8 @@ def interactive() -> bool:
 
 
 def _show_in(out, fig) -> None:
-    """Replace what the Output widget ``out`` shows by ``fig`` (then closed: the inline backend must not show it again)."""
+    """Replace what the Output widget ``out`` shows by ``fig``, then close it (the inline backend must not show it
+    again)."""
     from IPython.display import display
 
     with out:
