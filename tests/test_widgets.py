@@ -109,6 +109,8 @@ def test_outcomes_agreement_and_the_camera_rule():
     a = agreement(o, "good", "bad").set_index("rank-1 outcome")
     assert a.loc["only good right", "queries"] == 2 and a.loc["both right", "queries"] == 0
     assert a.loc["only good right", "bad: median rank of the right person"] == 2.5
+    unmatched = o.assign(**{"bad first match": [2, 0]})  # query 1's person not in the gallery: left out
+    assert agreement(unmatched, "good", "bad")["queries"].sum() == 1
     eff = camera_rule_effect({"good": good}).iloc[0]
     assert eff["camera-3 queries"] == 1 and eff["gallery images removed per camera-3 query"] == 1
     assert eff["of them the query's own person (mean)"] == 1.0

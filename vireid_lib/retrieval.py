@@ -127,7 +127,9 @@ def outcomes(results: dict[str, Retrieval]) -> pd.DataFrame:
 def agreement(outcome: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """How two models' rank-1 outcomes over the same queries combine: both right, only ``a``, only ``b``, both wrong
     (counts and % of the queries), and where the right person was ranked by each when the model was wrong (median
-    rank of its first right result)."""
+    rank of its first right result). Only queries whose person is in the gallery (after the camera rule) count:
+    the protocol's metrics leave the others out too."""
+    outcome = outcome[(outcome[f"{a} first match"] > 0) & (outcome[f"{b} first match"] > 0)]
     ra, rb = outcome[f"{a} right"], outcome[f"{b} right"]
     cases = {"both right": ra & rb, f"only {a} right": ra & ~rb, f"only {b} right": ~ra & rb,
              "both wrong": ~ra & ~rb}
