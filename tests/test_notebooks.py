@@ -40,11 +40,30 @@ def test_notebook_structure(spec):
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "notebooks/ holds no outputs"
             assert len(cell.source.splitlines()) <= MAX_CODE_LINES, f"cell too long:\n{cell.source[:200]}"
-    assert "Exercises" in nb.cells[-1].source
+    assert_ends_with_summary_next_and_exercises(nb)
     setup = nb.cells[2]
     assert setup.cell_type == "code" and f'start("{spec.name}", globals())' in setup.source, \
         "the first code cell after the parameters checks them and says where the outputs go"
     assert "results/scratch/<profile>/" in first.source, "the title cell says where the outputs go"
+
+
+def assert_ends_with_summary_next_and_exercises(nb):
+    """The course's closing cells: "## Summary" (with a "**Next**" pointer), then "## Exercises", each exercise's
+    solution a code cell tagged ``solution`` and collapsed in JupyterLab (the website toggles it; the smoke run
+    executes it, so it stays right)."""
+    heads = {c.source.splitlines()[0]: i for i, c in enumerate(nb.cells)
+             if c.cell_type == "markdown" and c.source.startswith("## ")}
+    assert "## Summary" in heads and "## Exercises" in heads, list(heads)
+    summary, exercises = heads["## Summary"], heads["## Exercises"]
+    assert summary < exercises and "**Next**" in "".join(c.source for c in nb.cells[summary:exercises])
+    assert max(heads.values()) == exercises, "the exercises are the last section"
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert solutions and all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
+    assert all("solution" in c.metadata.get("tags", []) for c in nb.cells[exercises:] if c.cell_type == "code"), \
+        "every code cell of the exercises is a hidden solution"
+    for c in nb.cells[exercises:]:
+        if c.cell_type == "markdown" and c.source.lstrip().startswith("**"):
+            assert "*Hint*" in c.source and "*Expected*" in c.source, c.source[:120]
 
 
 def test_a_misspelt_parameter_is_an_error_naming_the_valid_ones():

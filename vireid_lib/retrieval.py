@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .data import load_images, open_dataset
 from .data.sysu import INFRARED_CAMS
@@ -29,6 +30,14 @@ class Retrieval:
     top: list[np.ndarray]  # per shown query: gallery indices in rank order (camera rule applied)
     dist: list[np.ndarray]  # their distances
     metrics: dict  # rank-1, mAP, ... of this ranking over *all* queries of the trial
+    distmat: np.ndarray | None = None  # (Q, G) distances of the shown queries to the whole gallery
+
+    def subset(self, queries) -> Retrieval:
+        """The same retrieval for some of its queries (positions among this one's queries)."""
+        qs = np.atleast_1d(np.asarray(queries, dtype=np.int64))
+        return Retrieval(self.query_images[qs], self.query_pids[qs], self.query_cams[qs], self.gallery_images,
+                         self.gallery_pids, self.gallery_cams, [self.top[q] for q in qs], [self.dist[q] for q in qs],
+                         self.metrics, None if self.distmat is None else self.distmat[qs])
 
     def correct(self, q: int) -> np.ndarray:
         return self.gallery_pids[self.top[q]] == self.query_pids[q]
@@ -84,4 +93,73 @@ def retrieve(model, cfg, queries: np.ndarray, trial: int = 0, k: int = 10, devic
     metrics = rank_metrics(d, query.pids, gallery.pids, query.cams, gallery.cams).summary()
     tops = top_k(d[queries], query.cams[queries], gallery.cams, k)
     return Retrieval(q_img[queries], query.pids[queries], query.cams[queries], g_img, gallery.pids, gallery.cams,
-                     tops, [d[q, t] for q, t in zip(queries, tops, strict=True)], metrics)
+                     tops, [d[q, t] for q, t in zip(queries, tops, strict=True)], metrics, d[queries])
+
+
+def all_queries(cfg) -> np.ndarray:
+    """The indices of every query of the protocol (for :func:`retrieve`: every ranking, e.g. for a query picker)."""
+    return np.arange(len(open_dataset(cfg.data, verbose=False).query()))
+
+
+def outcomes(results: dict[str, Retrieval]) -> pd.DataFrame:
+    """Per query (rows) of retrievals over the same queries (with their distance matrices): its camera and
+    identity and, for each model, whether the first result is right (``<label> right``), the rank of the first
+    right result under the protocol's ranking (``<label> first match``) and the camera of the first result
+    (``<label> top cam``). What the query picker and the comparison of two models' mistakes read."""
+    from .evaluation import ranking
+
+    first = next(iter(results.values()))
+    out = pd.DataFrame({"query": np.arange(len(first.query_pids)), "cam": first.query_cams, "id": first.query_pids})
+    for label, r in results.items():
+        if r.distmat is None:
+            raise ValueError(f"outcomes needs the distance matrix of {label!r}: a Retrieval from retrieve()")
+        order, keep = ranking(r.distmat, r.query_cams, r.gallery_cams)
+        ranks = []
+        for o, kp, pid in zip(order, keep, r.query_pids, strict=True):
+            hit = np.flatnonzero(r.gallery_pids[o[kp]] == pid)
+            ranks.append(int(hit[0]) + 1 if len(hit) else 0)
+        out[f"{label} first match"] = ranks
+        out[f"{label} right"] = out[f"{label} first match"] == 1
+        out[f"{label} top cam"] = [int(r.gallery_cams[t[0]]) if len(t) else 0 for t in r.top]
+    return out
+
+
+def agreement(outcome: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """How two models' rank-1 outcomes over the same queries combine: both right, only ``a``, only ``b``, both wrong
+    (counts and % of the queries), and where the right person was ranked by each when the model was wrong (median
+    rank of its first right result). Only queries whose person is in the gallery (after the camera rule) count:
+    the protocol's metrics leave the others out too."""
+    outcome = outcome[(outcome[f"{a} first match"] > 0) & (outcome[f"{b} first match"] > 0)]
+    ra, rb = outcome[f"{a} right"], outcome[f"{b} right"]
+    cases = {"both right": ra & rb, f"only {a} right": ra & ~rb, f"only {b} right": ~ra & rb,
+             "both wrong": ~ra & ~rb}
+    rows = []
+    for name, sel in cases.items():
+        row = {"rank-1 outcome": name, "queries": int(sel.sum()), "% of queries": 100 * float(sel.mean())}
+        for m in (a, b):
+            wrong = sel & ~outcome[f"{m} right"]
+            fm = outcome.loc[wrong & (outcome[f"{m} first match"] > 0), f"{m} first match"]
+            row[f"{m}: median rank of the right person"] = float(fm.median()) if len(fm) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def camera_rule_effect(results: dict[str, Retrieval]) -> pd.DataFrame:
+    """What SYSU-MM01's camera rule removes (camera-2 gallery images for camera-3 queries: the two cameras film the
+    same room), per model over all queries of retrievals with their distance matrices: how many camera-3 queries,
+    how many gallery images each loses and how many of those show the query's own person, and rank-1 and mAP with
+    the rule (the protocol) and without it."""
+    rows = []
+    for label, r in results.items():
+        cam3 = r.query_cams == 3
+        removed = r.gallery_cams == 2
+        same = (r.gallery_pids[None, :] == r.query_pids[cam3][:, None]) & removed[None, :]
+        kw = dict(q_pids=r.query_pids, g_pids=r.gallery_pids, q_cams=r.query_cams, g_cams=r.gallery_cams)
+        with_rule = rank_metrics(r.distmat, **kw).summary()
+        without = rank_metrics(r.distmat, **kw, sysu_camera_rule=False).summary()
+        rows.append({"model": label, "camera-3 queries": int(cam3.sum()), "of all queries": len(r.query_cams),
+                     "gallery images removed per camera-3 query": int(removed.sum()),
+                     "of them the query's own person (mean)": float(same.sum(1).mean()) if cam3.any() else 0.0,
+                     "R1 with the rule": with_rule["R1"], "R1 without": without["R1"],
+                     "mAP with the rule": with_rule["mAP"], "mAP without": without["mAP"]})
+    return pd.DataFrame(rows)

@@ -3,22 +3,64 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..models.fusion import FusionModule
 
+#: a Sphinx cross-reference role in a docstring: ``:func:`~vireid_lib.evaluation.ranking``` or ``:meth:`layer0```
+_ROLE = re.compile(r":(?:py:)?[a-z]+:`(~?)([^`<]*?)\s*(?:<([^>`]*)>)?`")
+_UNDERLINE = re.compile(r"^([-=~^]){3,}$")
+
+
+def plain_docstring(doc: str) -> str:
+    """A docstring as plain Markdown: Sphinx roles become code (``:meth:`layer0``` → `` `layer0` ``; a ``~`` keeps
+    the last name, ``:func:`text <target>``` the text), reST literals (````x````) single backticks, and reST section
+    titles (a line underlined with ``---``) bold lines."""
+    def role(m: re.Match) -> str:
+        text = m.group(2).strip() or (m.group(3) or "")
+        return f"`{text.rsplit('.', 1)[-1] if m.group(1) else text}`"
+
+    text = _ROLE.sub(role, doc).replace("``", "`")
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if _UNDERLINE.match(line.strip()) and out and out[-1].strip() and len(line.strip()) >= len(out[-1].strip()) - 2:
+            out[-1] = f"**{out[-1].strip()}**"
+            if i + 1 < len(lines) and lines[i + 1].strip():
+                out.append("")  # the title a paragraph of its own
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+class _Annotation(str):
+    """An annotation written as a string (PEP 563): shown without the quotes ``repr`` would add."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _unquoted(sig: inspect.Signature) -> inspect.Signature:
+    def ann(a):
+        return _Annotation(a) if isinstance(a, str) else a
+
+    return sig.replace(parameters=[p.replace(annotation=ann(p.annotation)) for p in sig.parameters.values()],
+                       return_annotation=ann(sig.return_annotation))
+
 
 def describe(fn) -> str:
-    """Markdown: the function that implements an equation, with its docstring (which cites the equation)."""
-    doc = inspect.getdoc(fn) or ""
+    """Markdown: the function that implements an equation, with its docstring (which cites the equation), as plain
+    text (:func:`plain_docstring`: no Sphinx markup) and its signature without quoted annotations."""
+    doc = plain_docstring(inspect.getdoc(fn) or "")
     if inspect.ismodule(fn):
         name, sig = fn.__name__, ""
     else:
         name = f"{fn.__module__}.{fn.__qualname__}"
         try:
-            sig = str(inspect.signature(fn))
+            sig = str(_unquoted(inspect.signature(fn)))
         except (TypeError, ValueError):
             sig = "(...)"
     return f"**`{name}{sig}`**\n\n" + "\n".join(f"> {line}" if line else ">" for line in doc.splitlines())

@@ -24,22 +24,35 @@ def _framed(img: np.ndarray, colour, width: int = 5) -> np.ndarray:
     return out
 
 
+#: label sizes (points) that stay legible when the grid is shown at page width (≈ 850 px for a ≈ 9-inch figure:
+#: about 1.4 px per point, so 9 pt ≈ 12 px)
+TITLE_PT, LABEL_PT = 9.5, 8.5
+
+
 def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
     """One row per (query, model): ``results`` maps a label ("full method", "baseline") to a :class:`Retrieval`
     over the same queries. Returns the figure and, for checking, the frame colour of every shown result:
-    ``frames[(label, q)] = [(gallery index, correct, colour), ...]``."""
+    ``frames[(label, q)] = [(gallery index, correct, colour), ...]``.
+
+    Sized to be read at page width: about 9 inches wide for k = 10, each result titled with its mark and rank
+    (✓ 1, ✗ 2 ...) and labelled below with its camera and distance, the query with its camera and identity and,
+    on its left, the model that ranked the row."""
     labels = list(results)
     first = results[labels[0]]
     nq = len(first.query_pids)
-    fig, axes = plt.subplots(nq * len(labels), k + 1, figsize=((k + 1) * 0.82, nq * len(labels) * 1.72),
-                             squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.35})
+    rows = nq * len(labels)
+    col = 0.78  # inches per result column
+    fig, axes = plt.subplots(rows, k + 1, figsize=(col * (k + 1.35) + 0.3, rows * 2.05), squeeze=False,
+                             gridspec_kw={"wspace": 0.08, "hspace": 0.55, "width_ratios": [1.35] + [1] * k})
     frames = {}
     for q in range(nq):
         for j, label in enumerate(labels):
             res = results[label]
             row = axes[q * len(labels) + j]
             row[0].imshow(_framed(res.query_images[q], GREY))
-            row[0].set_title(f"query IR · cam{res.query_cams[q]}\nid {res.query_pids[q]} · {label}", fontsize=5.5)
+            row[0].set_title("query", fontsize=TITLE_PT, fontweight="bold")
+            row[0].set_xlabel(f"IR cam{res.query_cams[q]}\nid {res.query_pids[q]}", fontsize=LABEL_PT)
+            row[0].set_ylabel(label, fontsize=TITLE_PT)
             shown = []
             for r in range(k):
                 ax = row[r + 1]
@@ -50,8 +63,8 @@ def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
                 ok = bool(res.gallery_pids[g] == res.query_pids[q])
                 colour = GREEN if ok else RED
                 ax.imshow(_framed(res.gallery_images[g], colour))
-                ax.set_title(f"{'✓' if ok else '✗'} {r + 1} · VIS cam{res.gallery_cams[g]}\nd={res.dist[q][r]:.3f}",
-                             fontsize=5, color=colour)
+                ax.set_title(f"{'✓' if ok else '✗'} {r + 1}", fontsize=TITLE_PT, color=colour, fontweight="bold")
+                ax.set_xlabel(f"cam{res.gallery_cams[g]}\n{res.dist[q][r]:.2f}".replace("-", "−"), fontsize=LABEL_PT)
                 shown.append((g, ok, colour))
             frames[(label, q)] = shown
             for ax in row:
@@ -59,6 +72,10 @@ def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
                 ax.set_yticks([])
                 for s in ax.spines.values():
                     s.set_visible(False)
-    fig.suptitle(title + "\n(d: the protocol's distance, −cosine similarity of the L2-normalised embeddings)",
-                 fontsize=8, y=0.995)
+    head = (title + "\n" if title else "") + ("query: infrared (IR); results: visible (VIS) gallery images by rank, "
+                                              "✓ right person, ✗ wrong; below each: its camera and distance d")
+    height = rows * 2.05
+    fig.subplots_adjust(top=1 - 0.8 / height, bottom=0.45 / height, left=0.04, right=0.995)
+    fig.suptitle(head + "\n(d: the protocol's distance, −cosine similarity of the L2-normalised embeddings)",
+                 fontsize=TITLE_PT, y=1 - 0.04 / height, va="top")
     return fig, frames
