@@ -1,6 +1,7 @@
 """Hand-crafted baselines: HOG and LOMO shapes and invariants, scoring under the protocols, the realism table."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vireid_lib import handcrafted as hc
@@ -86,3 +87,30 @@ def test_identical_images_retrieve_themselves(smoke_cfg):
         f = hc.describe(vis, name, workers=1)
         m = evaluate_regdb(f, f, vis, vis, "v2t", metric="euclidean")
         assert m.cmc[0] == 1.0 and m.mAP > 0.5
+
+
+def test_the_realism_table_is_computed_once_and_kept_where_the_run_belongs(monkeypatch, tmp_path):
+    """Committed with the study (results/runs/<profile>/ in the study's run), in scratch otherwise; read back."""
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.delenv("VIREID_STUDY_RUN", raising=False)
+    calls = []
+
+    def fake_realism(profile, ids):
+        calls.append((profile, ids))
+        return pd.DataFrame([{"protocol": "p", "descriptor": "HOG", "synthetic R1": 2.5, "in band": "pass"}])
+
+    monkeypatch.setattr(hc, "realism", fake_realism)
+    first = hc.realism_recorded("smoke")
+    again = hc.realism_recorded("smoke")
+    assert calls == [("smoke", "test")] and again.equals(first)
+    assert hc.realism_path("smoke").parent == tmp_path / "results" / "scratch" / "runs" / "smoke"
+    monkeypatch.setenv("VIREID_STUDY_RUN", "1")
+    study = hc.realism_path("smoke")
+    assert study.parent == tmp_path / "results" / "runs" / "smoke" and not study.exists()
+    hc.realism_recorded("smoke")
+    assert study.exists() and len(calls) == 2
+    monkeypatch.delenv("VIREID_STUDY_RUN")
+    assert hc.realism_path("smoke") == study  # a learner's run reads the study's table once it exists
+    study.write_text("<<<<<<< HEAD")
+    with pytest.raises(ValueError, match="not a readable realism table"):
+        hc.realism_recorded("smoke")

@@ -135,6 +135,9 @@ def _run_in_lab(browser, lab, name: str) -> dict:
     _menu(browser, "Run", "runmenu:run-all")
     _wait(browser, f"return ({PROMPTS}).some(p => p.includes('*'))", 60, f"{name}: Run All to start")
     _wait(browser, f"return !({PROMPTS}).some(p => p.includes('*'))", 600, f"{name}: every cell to finish")
+    # cells whose input is collapsed (the exercises' hidden solutions) show no prompt: wait for the kernel too
+    _wait(browser, "return document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')", 600,
+          f"{name}: the kernel to be idle")
     page = browser.execute_script(f"""
         return {{prompts: ({PROMPTS}),
                  images: [...document.querySelectorAll('.jp-OutputArea-output img')]

@@ -387,3 +387,40 @@ def realism(profile: str = "cpu", ids: str = "test") -> pd.DataFrame:
             f"({len(sysu.ids('test'))}), {cfg.trials} gallery trials; RegDB {cfg.synthetic.regdb_ids} ids, test ids "
             f"of each split, mean of 10 splits")
     return realism_table(measured, data)
+
+
+def realism_path(profile: str = "cpu", ids: str = "test") -> Path:
+    """Where :func:`realism_recorded` keeps the profile's realism table: beside the runs, named by what its numbers
+    depend on (the generator's fingerprints for both datasets, this module's source, the profile and the ids), so
+    that it is committed with the study and recomputed when the generator or the descriptors change."""
+    from .experiments import scratch_runs_dir
+    from .fingerprint import generator_fingerprint, source_hash
+    from .io import stable_hash
+    from .paths import runs_dir, study_run
+
+    key = stable_hash({"generator": {d: generator_fingerprint(d) for d in ("sysu", "regdb")},
+                       "code": source_hash(Path(__file__).resolve()), "ids": ids}, n=12)
+    study = runs_dir() / profile / f"realism-{ids}-{key}.json"
+    if study_run() or study.exists():
+        return study
+    return scratch_runs_dir() / profile / study.name
+
+
+def realism_recorded(profile: str = "cpu", ids: str = "test") -> pd.DataFrame:
+    """:func:`realism`, computed once per generator and descriptor code and kept as JSON (:func:`realism_path`):
+    the cpu profile's table takes minutes to compute, and a figure or table of the study is drawn from committed
+    numbers. The study's own run writes it under ``results/runs/<profile>/``; any other run reads that one or
+    keeps its own under ``results/scratch/runs/``."""
+    from .io import atomic_write_json
+
+    path = realism_path(profile, ids)
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+            return pd.DataFrame(saved["rows"], columns=saved["columns"])
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{path}: not a readable realism table ({e}); delete it to compute it again") from e
+    table = realism(profile, ids)
+    atomic_write_json(path, {"profile": profile, "ids": ids, "columns": list(table.columns),
+                             "rows": table.to_dict("records")})
+    return table
