@@ -189,3 +189,22 @@ def test_decisive_rows_get_five_seeds_in_the_cpu_profile():
         expected = {f"{sweep} = {round(x, 1)}" for x in (chosen - 0.2, chosen, chosen + 0.2) if 0 <= x <= 2 + 1e-9}
         assert five == expected
     assert {s for _, s, _ in grid_runs(["table1"], "cpu", seeds=(7,))} == {7}
+
+
+def test_the_showcased_models_weights_are_committed_with_their_runs():
+    """Every figure drawn from a trained model must regenerate byte for byte on another CPU: each showcased run
+    that is committed (final.json tracked) has its model.pt tracked too (.gitignore lists the exceptions)."""
+    import subprocess
+
+    from vireid_lib.engine import run_identity
+    from vireid_lib.experiments import showcased_runs
+    from vireid_lib.paths import REPO_ROOT
+
+    tracked = set(subprocess.run(["git", "ls-files", "results/runs/cpu"], cwd=REPO_ROOT, capture_output=True,
+                                 text=True, check=True).stdout.split())
+    runs = showcased_runs("cpu")
+    assert len(runs) == 4 and len({run_identity(c) for c in runs}) == 4
+    for cfg in runs:
+        folder = f"results/runs/cpu/{run_identity(cfg)}"
+        if f"{folder}/final.json" in tracked:
+            assert f"{folder}/model.pt" in tracked, f"{cfg.name} seed {cfg.seed}: final.json committed, weights not"

@@ -76,6 +76,17 @@ def load_result(cfg: ExperimentConfig) -> dict | None:
     return {**read_final(path), "stale": run_staleness(cfg, run_path(cfg))}
 
 
+def showcased_runs(profile: str = "cpu") -> list[ExperimentConfig]:
+    """The runs whose trained weights figures are drawn from, so that their ``model.pt`` is committed (a retrain on
+    another CPU would be another model): the full method of each of Fig. 5's seeds (notebooks 04, 07 and the
+    Grad-CAM verdict) and Table 1's Baseline of seed 0 (notebook 08's retrieval grids, beside the method)."""
+    from .config import experiment_config
+    from .gradcam import FIG5_SEEDS
+
+    full = [experiment_config(profile, seed=s) for s in FIG5_SEEDS[profile]]
+    return full + [rows("table1")[0].config(profile, 0)]
+
+
 def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True):
     """The trained model of ``cfg``'s run, training it first if it is missing (e.g. on a fresh clone, where
     only the run's summary is committed)."""
