@@ -208,3 +208,13 @@ def test_the_showcased_models_weights_are_committed_with_their_runs():
         folder = f"results/runs/cpu/{run_identity(cfg)}"
         if f"{folder}/final.json" in tracked:
             assert f"{folder}/model.pt" in tracked, f"{cfg.name} seed {cfg.seed}: final.json committed, weights not"
+
+
+def test_gitignore_lets_exactly_the_showcased_weights_through():
+    from vireid_lib.engine import run_identity
+    from vireid_lib.experiments import showcased_runs
+    from vireid_lib.paths import REPO_ROOT
+
+    allowed = {line[1:].strip() for line in (REPO_ROOT / ".gitignore").read_text().splitlines()
+               if line.startswith("!results/runs/")}
+    assert allowed == {f"results/runs/cpu/{run_identity(c)}/model.pt" for c in showcased_runs("cpu")}
