@@ -62,4 +62,4 @@ clean-notebooks: venv
 	$(VPY) -m nbstripout notebooks/*.ipynb
 
 clean-cache:
-	rm -rf data/cache
+	rm -rf "$${VIREID_DATA_DIR:-data}/cache"

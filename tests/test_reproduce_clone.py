@@ -7,7 +7,9 @@ times (the timings, the augmentation cost of notebook 02, and the pages that gat
 only: compared with every number masked. Every other file must be byte-identical, and no training run may have been
 trained (no new or changed file under results/runs/).
 
-Minutes long, so not part of `make test`: `make check-reproduce` runs it. It joins `.ci/run` once the retrained grid and its showcased weights are committed (until then it fails by design: the committed runs predate the code fingerprints).
+Minutes long, so not part of `make test`: `make check-reproduce` runs it. It joins `.ci/run` once the retrained grid
+and its showcased weights are committed (until then it fails by design: the committed runs predate the code
+fingerprints).
 """
 
 from __future__ import annotations

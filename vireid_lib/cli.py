@@ -1,4 +1,5 @@
-"""The ``vireid`` command line: ``reproduce``, ``train``, ``evaluate``, ``generate``, ``notebooks``, ``info``.
+"""The ``vireid`` command line: ``reproduce``, ``train``, ``evaluate``, ``generate``, ``grid``, ``realism``,
+``notebooks``, ``info``.
 
 Errors the library raises on purpose (bad data, bad config, a failing notebook) are printed as one clear
 message with exit status 2; anything else is a bug and shows its traceback.
@@ -166,11 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         t.add_argument("--data-root", default=None, help="a real SYSU-MM01 / RegDB folder (default: synthetic)")
         t.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a config field, e.g. --set loss.dml=none --set train.epochs=5")
-        t.add_argument("--run-dir", default=None, help="default: results/runs/<profile>/<identity>")
+        t.add_argument("--run-dir", default=None,
+                       help="default: results/runs/<profile>/<identity> for the study's runs, "
+                            "results/scratch/runs/<profile>/<identity> otherwise")
         t.add_argument("--quiet", action="store_true", help="no progress bar")
         t.set_defaults(fn=fn)
     gr = sub.add_parser("grid", help="train the runs of one or more experiment grids (Tables 1-5, Fig. 4)")
-    gr.add_argument("grids", nargs="+", help="table1 table2 table3 table4 theta1 theta2 table5, or all")
+    gr.add_argument("grids", nargs="+",
+                    help="table1 table2 table3 table4 theta1 theta2 table5 regdb_baseline readings, or all")
     gr.add_argument("--profile", default="cpu", choices=PROFILES)
     gr.add_argument("--seeds", help="comma-separated seeds (default: the profile's, 0,1,2 for cpu)")
     gr.add_argument("--shard", default="0/1", help="i/n: run the i-th of n disjoint slices (cluster job arrays)")

@@ -67,7 +67,7 @@ class SyntheticSpec:
     height: int = 128
     width: int = 64
     # Physical parameters calibrated so that hand-crafted baselines (HOG, LOMO) land where the literature puts
-    # them on the real data, chosen on validation / training ids only (data/README.md, "Calibration"):
+    # them on the real data, chosen in a calibration world (the next seed), never on the test ids (data/README.md):
     # the near-infrared cameras' share of ambient visible light (room lamps seen through the missing IR-cut
     # filter), as a multiple of each camera's drawn share (0.75-0.9 indoors, 0.35-0.55 outdoors)
     nir_ambient: float = 0.1
@@ -274,7 +274,7 @@ class ModelConfig:
     fusion_layers: tuple[int, ...] = (1, 2, 3)  # which of f1..f4 are fused (Eq. 2; Table 2)
     fusion_channels: int = 256
     gem_p: float = 3.0
-    # Readings of what the paper leaves open (README, "The paper's ambiguous readings"; default: our choice):
+    # Readings of what the paper leaves open (README, "How the study judges the paper's claims"; default: our choice):
     # the fusion weight maps α, β, γ of Eq. 2: "learned" (one trained value per position) or "adaptive" (computed
     # from the features by a 1×1 convolution and normalised across the fused layers by a softmax, as ASFF does)
     fusion_weights: Literal["learned", "adaptive"] = "learned"
@@ -465,7 +465,7 @@ EXPERIMENT_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-#: The paper's ambiguous readings as switch sets (README, "The paper's ambiguous readings"). ``ours`` is every
+#: The paper's ambiguous readings as switch sets (README, "How the study judges the paper's claims"). ``ours`` is every
 #: switch's default; ``agw`` matches the AGW reference code wherever the paper is silent (the WRT numerics and the
 #: identity sampler; AGW reports the BN-neck feature as we do, and has no DML or fusion to read); the others change
 #: one reading of the method each, for the sensitivity table (notebook 05).
