@@ -81,7 +81,7 @@ def showcased_runs(profile: str = "cpu") -> list[ExperimentConfig]:
     another CPU would be another model): the full method of each of Fig. 5's seeds (notebooks 04, 07 and the
     Grad-CAM verdict) and Table 1's Baseline of seed 0 (notebook 08's retrieval grids, beside the method)."""
     from .config import experiment_config
-    from .gradcam import FIG5_SEEDS
+    from .grids import FIG5_SEEDS
 
     full = [experiment_config(profile, seed=s) for s in FIG5_SEEDS[profile]]
     return full + [rows("table1")[0].config(profile, 0)]

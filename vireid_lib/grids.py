@@ -115,6 +115,10 @@ REGDB_BASELINE = tuple(Row("Table 5", f"Baseline (split {t})", {**NO_AUG, **NO_F
 READING_ROWS = tuple(Row("Readings", name, dict(config.READINGS[name]), smoke=name == "dml-mutual")
                      for name in ("wrt-agw", "dml-mutual", "fusion-adaptive", "agw"))
 
+#: trained seeds of the method whose maps Fig. 5's claim is measured on, per profile (cpu: their weights are committed,
+#: see experiments.showcased_runs)
+FIG5_SEEDS = {"cpu": (0, 1, 2), "smoke": (0,), "paper": (0,)}
+
 #: each grid's rows and the row its differences are measured against
 GRIDS: dict[str, tuple[tuple[Row, ...], str | None]] = {
     "table1": (TABLE1, "Baseline"),
