@@ -29,9 +29,7 @@ def fresh_cache(monkeypatch, tmp_path):
 
 def _recompute(cfg) -> str:
     """The code fingerprint traced again now (neither the process's nor the disk's cache)."""
-    from vireid_lib.io import stable_hash
-
-    return stable_hash(fp._code_trace(fp.code_signature(cfg)), n=16)
+    return fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))["code"]
 
 
 def test_editing_symmetric_kl_marks_the_dml_runs_stale_and_no_other(monkeypatch, fresh_cache):
@@ -78,8 +76,39 @@ def test_fingerprints_depend_on_the_settings_that_change_numerics_not_on_mechani
 
 def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
     x = [0.123456789, 1e-17, -3.3]  # 6 significant digits of the largest magnitude
-    assert fp._q(x) == fp._q([0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)])
-    assert fp._q(x) != fp._q([0.1235, 0.0, -3.3]) and fp._q(x) != fp._q([0.12348, 0.0, -3.3])
+    q = fp._quantise
+    assert q(x) == q([0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)])
+    assert q(x) != q([0.1235, 0.0, -3.3]) and q(x) != q([0.12348, 0.0, -3.3])
+
+
+def test_last_digit_noise_on_a_rounding_boundary_changes_one_hash_never_both():
+    """The bug this guards against: Table 3 "none" traced one number to -54148.5 ± 2e-5 units, so 1 and 2 torch
+    threads gave two `code` hashes for the same code. Noise on the boundary of one grid is half a unit from the other's."""
+    base = {"a": fp._q([0.5, 626432.0, -54148.5 + 1e-7]), "b": fp._q([3.0, 1.0]), "n": [1, 2]}
+    noisy = {"a": fp._q([0.5, 626432.0, -54148.5 - 1e-7]), "b": fp._q([3.0 + 1e-9, 1.0]), "n": [1, 2]}
+    h0, h1 = fp.trace_hashes(base), fp.trace_hashes(noisy)
+    assert h0["code"] != h1["code"] and h0["code_alt"] == h1["code_alt"]  # the boundary sits on the rounding grid
+    assert fp.staleness({**h0, "train_data": "d", "test_data": "d"}, {**h1, "train_data": "d", "test_data": "d"}) is None
+    on_floor = fp.trace_hashes({"a": fp._q([626432.0, 7.0 - 1e-7])}), fp.trace_hashes({"a": fp._q([626432.0, 7.0 + 1e-7])})
+    assert on_floor[0]["code"] == on_floor[1]["code"] and on_floor[0]["code_alt"] != on_floor[1]["code_alt"]
+    changed = fp.trace_hashes({**base, "b": fp._q([3.001, 1.0])})  # a real change moves both
+    assert changed["code"] != h0["code"] and changed["code_alt"] != h0["code_alt"]
+    assert fp.staleness({**h0, "train_data": "d", "test_data": "d"},
+                        {**changed, "train_data": "d", "test_data": "d"}) == "code"
+
+
+def test_the_code_fingerprint_does_not_depend_on_the_callers_thread_count(fresh_cache):
+    cfg = TABLE1[6].config("smoke", 0)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))
+        torch.set_num_threads(2)
+        two = fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))
+        assert torch.get_num_threads() == 2  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(threads)
+    assert one == two
 
 
 def test_a_stale_run_is_set_aside_and_trained_again(tmp_path):
@@ -87,7 +116,7 @@ def test_a_stale_run_is_set_aside_and_trained_again(tmp_path):
     first = engine.train(cfg, tmp_path, progress_bar=False, log=False)
     assert engine.run_staleness(cfg, tmp_path) is None
     final = json.loads((tmp_path / "final.json").read_text())
-    final["fingerprint"]["code"] = "0000000000000000"  # as written by an older version of the code
+    final["fingerprint"].update(code="0000000000000000", code_alt="0")  # as written by an older version of the code
     (tmp_path / "final.json").write_text(json.dumps(final))
     assert engine.run_staleness(cfg, tmp_path) == "code"
     again = engine.train(cfg, tmp_path, progress_bar=False, log=False)
@@ -132,7 +161,7 @@ def test_a_stale_run_shows_as_stale_in_the_registry_and_the_tables(monkeypatch, 
     assert experiments.status(cfg) == "finished" and experiments.is_finished(cfg)
     path = experiments.run_path(cfg) / "final.json"
     final = json.loads(path.read_text())
-    final["fingerprint"]["code"] = "edited"
+    final["fingerprint"].update(code="edited", code_alt="edited")
     path.write_text(json.dumps(final))
     assert experiments.status(cfg) == "stale (code changed)" and not experiments.is_finished(cfg)
     long = grid_long("table1", "smoke")
@@ -154,7 +183,7 @@ def test_a_learner_reuses_fresh_study_runs_and_trains_stale_or_new_ones_in_scrat
     other = cfg.with_overrides(**{"loss.theta1": 0.3})
     assert experiments.run_path(other).is_relative_to(tmp_path / "scratch" / "runs")  # new: in scratch
     final = json.loads((study / "final.json").read_text())
-    final["fingerprint"]["code"] = "edited"  # the learner edited the code: the committed run is stale for them
+    final["fingerprint"].update(code="edited", code_alt="edited")  # the learner edited the code: the committed run is stale for them
     (study / "final.json").write_text(json.dumps(final))
     before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file() and p.name != ".lock"}
     experiments.run(cfg, progress_bar=False, log=False)

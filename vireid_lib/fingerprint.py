@@ -9,7 +9,9 @@ the numbers were computed:
   training uses (the sampler, :func:`~vireid_lib.transforms.train_transform`, the model, :func:`~vireid_lib.losses.
   total_loss`, the optimiser and its schedule, :func:`~vireid_lib.training.train_step`), and the protocols' metrics
   run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
-  metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed.
+  metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed, twice: ``code`` on the
+  rounding grid, ``code_alt`` on the grid shifted by half a unit (:func:`trace_hashes`). The trace runs on one thread
+  whatever the caller's thread count.
 - ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint for that
   dataset (the bytes of a small dataset it writes with a fixed spec, :func:`generator_fingerprint`; the values the
   committed runs were trained with are committed beside them); for real data, the content hashes of
@@ -18,7 +20,9 @@ the numbers were computed:
 Editing :func:`~vireid_lib.losses.symmetric_kl` changes the ``code`` fingerprint of every configuration with deep
 mutual learning and of no other; a rename, a reformatting or a rewrite that computes the same numbers changes
 nothing (float64 and the rounding absorb the last-digit differences of another order of operations, or of another
-CPU). A run whose code or training data fingerprint differs from today's is *stale*: the tables mark it and the grid
+CPU: such noise, about 1e-11 of the scale, can push a number across a boundary of one grid but then not across one
+of the other, so the same code always agrees on ``code`` or ``code_alt``). A run whose code fingerprint (both
+hashes) or training data fingerprint differs from today's is *stale*: the tables mark it and the grid
 trains it again; one whose test data alone changed is evaluated again with its trained model.
 
 Fingerprints are cached on disk (``data/cache/fingerprints-*.json``) under a hash of the library's source files and
@@ -48,10 +52,30 @@ TINY = {"width": 4, "fusion_channels": 4, "height": 32, "image_width": 16, "clas
 LIBRARY = Path(__file__).resolve().parent
 
 
-def _q(x: Any) -> list:
+class _Numbers:
+    """Numbers of the trace, kept raw until :func:`_quantised` rounds them onto one of two grids."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+
+
+def _q(x: Any) -> _Numbers:
+    """The numbers of ``x`` as they enter the trace (float64, raveled); quantised later by :func:`_quantise`."""
+    return _Numbers(np.asarray(x, dtype=np.float64).ravel().copy())
+
+
+def _quantise(x: Any, grid: str = "round") -> list:
     """Numbers quantised to ``DIGITS`` significant digits relative to their array's largest magnitude (so values
-    that cancel to ~1e-17 become 0 instead of noise), as plain ints: stable under last-digit differences."""
-    a = np.asarray(x, dtype=np.float64).ravel()
+    that cancel to ~1e-17 become 0 instead of noise), as plain ints: stable under last-digit differences.
+
+    ``grid="round"`` rounds to the nearest unit (boundaries at half units), ``grid="floor"`` takes the unit below
+    (boundaries at whole units). Last-digit noise (another CPU's order of reduction: about 1e-11 of the scale after
+    the tiny training) moves a number across a boundary of one grid only when it sits within that noise of the
+    boundary, and then it is half a unit away from every boundary of the other grid; so two hashes, one per grid,
+    can both change only when two numbers of the trace each sit on a boundary of a different grid."""
+    a = x.a if isinstance(x, _Numbers) else np.asarray(x, dtype=np.float64).ravel()
     if not len(a):
         return []
     if not np.all(np.isfinite(a)):
@@ -60,7 +84,26 @@ def _q(x: Any) -> list:
     if scale == 0.0:
         return [0] * len(a)
     unit = 10.0 ** (np.floor(np.log10(scale)) - DIGITS + 1)
-    return [int(v) for v in np.rint(a / unit)] + [int(np.log10(unit))]
+    snap = np.rint if grid == "round" else np.floor
+    return [int(v) for v in snap(a / unit)] + [int(np.log10(unit))]
+
+
+def _quantised(trace: Any, grid: str) -> Any:
+    """The trace with every :class:`_Numbers` quantised onto ``grid`` (see :func:`_quantise`)."""
+    if isinstance(trace, _Numbers):
+        return _quantise(trace, grid)
+    if isinstance(trace, dict):
+        return {k: _quantised(v, grid) for k, v in trace.items()}
+    if isinstance(trace, (list, tuple)):
+        return [_quantised(v, grid) for v in trace]
+    return trace
+
+
+def trace_hashes(trace: dict) -> dict[str, str]:
+    """``{"code": ..., "code_alt": ...}``: the trace hashed on the rounding grid and on the grid shifted by half a
+    unit (:func:`_quantise`). Two fingerprints of the same code agree on at least one of them."""
+    return {"code": stable_hash(_quantised(trace, "round"), n=16),
+            "code_alt": stable_hash(_quantised(trace, "floor"), n=16)}
 
 
 def source_hash(*paths: Path) -> str:
@@ -89,10 +132,10 @@ class _DiskCache:
         except (FileNotFoundError, ValueError, OSError):
             self.data = {}
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> Any:
         return self.data.get(key)
 
-    def put(self, key: str, value: str) -> None:
+    def put(self, key: str, value: Any) -> None:
         self.data[key] = value
         try:
             atomic_write_json(self.path, self.data)
@@ -118,18 +161,23 @@ def code_signature(cfg) -> dict:
 
 def code_fingerprint(cfg) -> str:
     """The numeric fingerprint of the code that trains and evaluates ``cfg`` (see the module docstring)."""
+    return code_fingerprints(cfg)["code"]
+
+
+def code_fingerprints(cfg) -> dict[str, str]:
+    """``{"code": ..., "code_alt": ...}`` of ``cfg``: its code trace hashed on two grids (:func:`trace_hashes`)."""
     key = stable_hash(code_signature(cfg), n=16)
-    return _code_fingerprint_cached(key, json.dumps(code_signature(cfg), sort_keys=True))
+    return dict(_code_fingerprint_cached(key, json.dumps(code_signature(cfg), sort_keys=True)))
 
 
 @functools.lru_cache(maxsize=512)
-def _code_fingerprint_cached(key: str, signature: str) -> str:
+def _code_fingerprint_cached(key: str, signature: str) -> tuple:
     cache = _DiskCache("code", _library_source_hash())
     hit = cache.get(key)
-    if hit is None:
-        hit = stable_hash(_code_trace(json.loads(signature)), n=16)
+    if not isinstance(hit, dict):
+        hit = trace_hashes(_code_trace(json.loads(signature)))
         cache.put(key, hit)
-    return hit
+    return tuple(sorted(hit.items()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -168,7 +216,8 @@ def _code_trace(sig: dict) -> dict:
     threads = torch.get_num_threads()
     rng_state = torch.get_rng_state()
     try:
-        torch.manual_seed(0)
+        torch.set_num_threads(1)  # one order of reduction: another thread count moves last digits (and, rarely, a
+        torch.manual_seed(0)      # rounded digit: the trace is then another fingerprint of the same code)
         H, W = TINY["height"], TINY["image_width"]
         model = build_model(model_cfg, TINY["classes"], H, W).double()
         opt = engine.build_optimizer(model, cfg)
@@ -334,8 +383,8 @@ def data_fingerprints(cfg) -> dict[str, str]:
 
 
 def fingerprint(cfg) -> dict[str, str]:
-    """Everything :func:`staleness` compares: ``code``, ``train_data`` and ``test_data``."""
-    return {"code": code_fingerprint(cfg), **data_fingerprints(cfg)}
+    """Everything :func:`staleness` compares: ``code`` (and ``code_alt``), ``train_data`` and ``test_data``."""
+    return {**code_fingerprints(cfg), **data_fingerprints(cfg)}
 
 
 def staleness(recorded: dict | None, current: dict) -> str | None:
@@ -344,8 +393,9 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
     existed is stale (``"code"``)."""
     if not recorded:
         return "code"
-    if recorded.get("code") != current["code"]:
-        return "code"
+    if recorded.get("code") != current["code"] and ("code_alt" not in recorded
+                                                     or recorded["code_alt"] != current.get("code_alt")):
+        return "code"  # the same code agrees on at least one grid (trace_hashes); a run recorded with one hash: on it
     if recorded.get("train_data") != current["train_data"]:
         return "train data"
     if recorded.get("test_data") != current["test_data"]:
@@ -353,5 +403,5 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
     return None
 
 
-__all__ = ["code_fingerprint", "code_signature", "data_fingerprints", "fingerprint", "generator_fingerprint",
+__all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint", "generator_fingerprint",
            "generator_record_path", "source_hash", "staleness"]
