@@ -83,13 +83,15 @@ def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
 
 def test_last_digit_noise_on_a_rounding_boundary_changes_one_hash_never_both():
     """The bug this guards against: Table 3 "none" traced one number to -54148.5 ± 2e-5 units, so 1 and 2 torch
-    threads gave two `code` hashes for the same code. Noise on the boundary of one grid is half a unit from the other's."""
+    threads gave two `code` hashes for the same code. Noise on one grid's boundary is half a unit from the other's."""
     base = {"a": fp._q([0.5, 626432.0, -54148.5 + 1e-7]), "b": fp._q([3.0, 1.0]), "n": [1, 2]}
     noisy = {"a": fp._q([0.5, 626432.0, -54148.5 - 1e-7]), "b": fp._q([3.0 + 1e-9, 1.0]), "n": [1, 2]}
     h0, h1 = fp.trace_hashes(base), fp.trace_hashes(noisy)
     assert h0["code"] != h1["code"] and h0["code_alt"] == h1["code_alt"]  # the boundary sits on the rounding grid
-    assert fp.staleness({**h0, "train_data": "d", "test_data": "d"}, {**h1, "train_data": "d", "test_data": "d"}) is None
-    on_floor = fp.trace_hashes({"a": fp._q([626432.0, 7.0 - 1e-7])}), fp.trace_hashes({"a": fp._q([626432.0, 7.0 + 1e-7])})
+    data = {"train_data": "d", "test_data": "d"}
+    assert fp.staleness({**h0, **data}, {**h1, **data}) is None
+    on_floor = (fp.trace_hashes({"a": fp._q([626432.0, 7.0 - 1e-7])}),
+                fp.trace_hashes({"a": fp._q([626432.0, 7.0 + 1e-7])}))
     assert on_floor[0]["code"] == on_floor[1]["code"] and on_floor[0]["code_alt"] != on_floor[1]["code_alt"]
     changed = fp.trace_hashes({**base, "b": fp._q([3.001, 1.0])})  # a real change moves both
     assert changed["code"] != h0["code"] and changed["code_alt"] != h0["code_alt"]
@@ -183,7 +185,8 @@ def test_a_learner_reuses_fresh_study_runs_and_trains_stale_or_new_ones_in_scrat
     other = cfg.with_overrides(**{"loss.theta1": 0.3})
     assert experiments.run_path(other).is_relative_to(tmp_path / "scratch" / "runs")  # new: in scratch
     final = json.loads((study / "final.json").read_text())
-    final["fingerprint"].update(code="edited", code_alt="edited")  # the learner edited the code: the committed run is stale for them
+    # the learner edited the code: the committed run is stale for them
+    final["fingerprint"].update(code="edited", code_alt="edited")
     (study / "final.json").write_text(json.dumps(final))
     before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file() and p.name != ".lock"}
     experiments.run(cfg, progress_bar=False, log=False)

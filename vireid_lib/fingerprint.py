@@ -403,5 +403,6 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
     return None
 
 
-__all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint", "generator_fingerprint",
+__all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint",
+           "generator_fingerprint",
            "generator_record_path", "source_hash", "staleness"]

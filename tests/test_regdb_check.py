@@ -1,0 +1,37 @@
+"""Issue 10's deep check on synthetic RegDB (``benchmarks/regdb_baseline_learns.py``, run on demand: ~45 min at the
+cpu profile) end to end in the smoke profile, so that the script and its diagnosis cannot rot. Its numbers at the
+smoke size mean nothing and are not asserted; what is asserted is that every part of the report is there and that
+the diagnosis scores what it says it scores."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "regdb_baseline_learns.py"
+
+
+def test_the_regdb_check_and_its_diagnosis_run_in_the_smoke_profile(tmp_path):
+    env = {"VIREID_DATA_DIR": str(tmp_path / "data"), "VIREID_RESULTS_DIR": str(tmp_path / "results"),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--splits", "1", "--diagnose"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert str(tmp_path / "results") in text  # trained in the given scratch folder, not in results/runs
+    for part in ("split  1: visible→thermal", "training ids, visible→thermal", "test ids, visible→visible",
+                 "test ids, thermal→thermal", "raw grey pixels"):
+        assert part in text, f"{part!r} missing from:\n{text}"
+    scores = [float(x) for x in re.findall(r"R1 +([0-9.]+)", text)]
+    assert len(scores) == 6 and all(0 <= s <= 100 for s in scores)
+    # the smoke RegDB has 12 ids, 6 per split: chance is 1/6, and the verdict line compares with 10× of it
+    assert re.search(r"= [0-9.]+× chance \(16\.67 %\); target ≥ 10×: (PASS|FAIL)", text), text
+
+
+def test_an_unknown_row_is_refused_with_the_rows_named(tmp_path):
+    out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--row", "+Magic"],
+                         capture_output=True, text=True, timeout=300,
+                         env={"VIREID_RESULTS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert out.returncode != 0 and "+RCC+CRE+Fusion+DML" in out.stderr and "+Magic" in out.stderr
