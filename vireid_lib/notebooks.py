@@ -147,7 +147,7 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         "framed green or red (with ✓/✗), ranks and distances; the same queries ranked by the baseline beside "
         "the full method; and the metrics of the drawn ranking next to those recorded at evaluation, which agree.",
         figures=("08_retrieval", "08_retrieval_vs_baseline"),
-        tables=("08_retrieval_metrics",),
+        tables=("08_retrieval_metrics", "08_camera_rule_effect", "08_method_agreement"),
     ),
     NotebookSpec(
         "09_findings", "What the study found: the paper's claims, tested",

@@ -21,7 +21,8 @@ def save_table(df: pd.DataFrame, name: str, tex: bool = False, floatfmt: str = "
     Returns the CSV path."""
     out = tables_dir() / f"{name}.csv"
     atomic_write_text(out, df.to_csv(index=False, float_format="%.4g"))
-    md = df.to_markdown(index=False, floatfmt=floatfmt)
+    # a cell that does not apply reads "—", not "nan"
+    md = df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=floatfmt, missingval="—")
     if caption:
         md = f"{md}\n\n{caption}"
     made_with = provenance()
