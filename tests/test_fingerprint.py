@@ -76,9 +76,11 @@ def test_fingerprints_depend_on_the_settings_that_change_numerics_not_on_mechani
 
 def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
     x = [0.123456789, 1e-17, -3.3]  # 6 significant digits of the largest magnitude
-    q = fp._quantise
-    assert q(x) == q([0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)])
-    assert q(x) != q([0.1235, 0.0, -3.3]) and q(x) != q([0.12348, 0.0, -3.3])
+    noisy = [0.123456789 * (1 + 1e-15), -2e-17, -3.3 * (1 - 1e-15)]
+    for grid in ("round", "shifted"):  # both grids: noise near 0 and near whole units is absorbed by each
+        q = lambda v, grid=grid: fp._quantise(v, grid)  # noqa: E731
+        assert q(x) == q(noisy) and q([3.0, 1.0, 0.0]) == q([3.0, 1.0 * (1 - 1e-15), -1e-17])
+        assert q(x) != q([0.1235, 0.0, -3.3]) and q(x) != q([0.12348, 0.0, -3.3])
 
 
 def test_last_digit_noise_on_a_rounding_boundary_changes_one_hash_never_both():
@@ -90,27 +92,60 @@ def test_last_digit_noise_on_a_rounding_boundary_changes_one_hash_never_both():
     assert h0["code"] != h1["code"] and h0["code_alt"] == h1["code_alt"]  # the boundary sits on the rounding grid
     data = {"train_data": "d", "test_data": "d"}
     assert fp.staleness({**h0, **data}, {**h1, **data}) is None
-    on_floor = (fp.trace_hashes({"a": fp._q([626432.0, 7.0 - 1e-7])}),
-                fp.trace_hashes({"a": fp._q([626432.0, 7.0 + 1e-7])}))
-    assert on_floor[0]["code"] == on_floor[1]["code"] and on_floor[0]["code_alt"] != on_floor[1]["code_alt"]
+    on_shifted = (fp.trace_hashes({"a": fp._q([626432.0, 7.75 - 1e-7])}),  # a boundary of the shifted grid
+                  fp.trace_hashes({"a": fp._q([626432.0, 7.75 + 1e-7])}))
+    assert on_shifted[0]["code"] == on_shifted[1]["code"] and on_shifted[0]["code_alt"] != on_shifted[1]["code_alt"]
     changed = fp.trace_hashes({**base, "b": fp._q([3.001, 1.0])})  # a real change moves both
     assert changed["code"] != h0["code"] and changed["code_alt"] != h0["code_alt"]
     assert fp.staleness({**h0, "train_data": "d", "test_data": "d"},
                         {**changed, "train_data": "d", "test_data": "d"}) == "code"
 
 
-def test_the_code_fingerprint_does_not_depend_on_the_callers_thread_count(fresh_cache):
+def test_the_code_trace_runs_on_one_thread_whatever_the_callers_setting(monkeypatch, fresh_cache):
+    """The trace's training steps see one thread (one order of reduction), the caller's setting is restored, and the
+    raw traced numbers are bit for bit the same with the caller at 1 or 2 threads."""
+    from vireid_lib import training
+
     cfg = TABLE1[6].config("smoke", 0)
+    seen, real = [], training.train_step
+
+    def spy(*a, **k):
+        seen.append(torch.get_num_threads())
+        return real(*a, **k)
+
+    monkeypatch.setattr(training, "train_step", spy)
     threads = torch.get_num_threads()
+    raw = {}
     try:
-        torch.set_num_threads(1)
-        one = fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))
-        torch.set_num_threads(2)
-        two = fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))
-        assert torch.get_num_threads() == 2  # the caller's setting is restored
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            trace = fp._code_trace(fp.code_signature(cfg))
+            raw[n] = [x.a for x in _numbers(trace)]
+            assert torch.get_num_threads() == n  # the caller's setting is restored
     finally:
         torch.set_num_threads(threads)
-    assert one == two
+    assert seen and set(seen) == {1}
+    assert len(raw[1]) == len(raw[2]) and all(a.tobytes() == b.tobytes() for a, b in zip(raw[1], raw[2], strict=True))
+
+
+def _numbers(trace):
+    if isinstance(trace, fp._Numbers):
+        yield trace
+    elif isinstance(trace, dict):
+        for v in trace.values():
+            yield from _numbers(v)
+    elif isinstance(trace, (list, tuple)):
+        for v in trace:
+            yield from _numbers(v)
+
+
+def test_a_run_recorded_with_one_code_hash_is_judged_on_it():
+    """Runs recorded before ``code_alt`` existed carry ``code`` alone: fresh when it matches, stale otherwise."""
+    now = {"code": "a", "code_alt": "b", "train_data": "d", "test_data": "d"}
+    assert fp.staleness({"code": "a", "train_data": "d", "test_data": "d"}, now) is None
+    assert fp.staleness({"code": "x", "train_data": "d", "test_data": "d"}, now) == "code"
+    assert fp.staleness({"code": "x", "code_alt": "b", "train_data": "d", "test_data": "d"}, now) is None
+    assert fp.staleness({"code": "x", "code_alt": "y", "train_data": "d", "test_data": "d"}, now) == "code"
 
 
 def test_a_stale_run_is_set_aside_and_trained_again(tmp_path):

@@ -57,6 +57,15 @@ def test_tables_are_written_as_csv_markdown_and_latex(tmp_path, table4):
     assert "\\toprule" in tex and "Global-to-Fusion" in tex
 
 
+def test_a_cell_that_does_not_apply_reads_as_a_dash_not_nan():
+    df = pd.DataFrame({"outcome": ["both right", "only one right"], "median rank": [float("nan"), 5.5], "n": [0, 3]})
+    out = save_table(df, "dash_test", tex=True, floatfmt=".1f")
+    md, tex = out.with_suffix(".md").read_text(), out.with_suffix(".tex").read_text()
+    assert "nan" not in md.lower() and "—" in md and "5.5" in md and "| 3 |" in md.replace("  ", " ").replace("  ", " ")
+    assert "nan" not in tex.lower() and "--" in tex
+    assert out.read_text().splitlines()[1] == "both right,,0"  # the CSV keeps an empty cell for pandas to read back
+
+
 def test_theta_curves_are_tidy():
     run_grid(["theta1"], "smoke", (0,), progress_bar=False)
     c = theta_curves("smoke", (0,))

@@ -10,7 +10,7 @@ the numbers were computed:
   total_loss`, the optimiser and its schedule, :func:`~vireid_lib.training.train_step`), and the protocols' metrics
   run on a fixed distance matrix. Loss values, parameter statistics, sampled indices, learning-rate factors and
   metrics, each rounded to 6 significant digits relative to its tensor's scale, are hashed, twice: ``code`` on the
-  rounding grid, ``code_alt`` on the grid shifted by half a unit (:func:`trace_hashes`). The trace runs on one thread
+  rounding grid, ``code_alt`` on the grid shifted by a quarter unit (:func:`trace_hashes`). The trace runs on one thread
   whatever the caller's thread count.
 - ``train_data`` / ``test_data``: the data. For the synthetic datasets, the generator's own fingerprint for that
   dataset (the bytes of a small dataset it writes with a fixed spec, :func:`generator_fingerprint`; the values the
@@ -21,9 +21,9 @@ Editing :func:`~vireid_lib.losses.symmetric_kl` changes the ``code`` fingerprint
 mutual learning and of no other; a rename, a reformatting or a rewrite that computes the same numbers changes
 nothing (float64 and the rounding absorb the last-digit differences of another order of operations, or of another
 CPU: such noise, about 1e-11 of the scale, can push a number across a boundary of one grid but then not across one
-of the other, so the same code always agrees on ``code`` or ``code_alt``). A run whose code fingerprint (both
-hashes) or training data fingerprint differs from today's is *stale*: the tables mark it and the grid
-trains it again; one whose test data alone changed is evaluated again with its trained model.
+of the other, so the same code agrees on ``code`` or ``code_alt`` but in rare cases, :func:`_quantise`). A run
+whose code fingerprint (both hashes) or training data fingerprint differs from today's is *stale*: the tables mark it
+and the grid trains it again; one whose test data alone changed is evaluated again with its trained model.
 
 Fingerprints are cached on disk (``data/cache/fingerprints-*.json``) under a hash of the library's source files and
 of the torch and numpy versions, so they are computed once per version of the code (about 0.2 s per distinct
@@ -70,11 +70,14 @@ def _quantise(x: Any, grid: str = "round") -> list:
     """Numbers quantised to ``DIGITS`` significant digits relative to their array's largest magnitude (so values
     that cancel to ~1e-17 become 0 instead of noise), as plain ints: stable under last-digit differences.
 
-    ``grid="round"`` rounds to the nearest unit (boundaries at half units), ``grid="floor"`` takes the unit below
-    (boundaries at whole units). Last-digit noise (another CPU's order of reduction: about 1e-11 of the scale after
-    the tiny training) moves a number across a boundary of one grid only when it sits within that noise of the
-    boundary, and then it is half a unit away from every boundary of the other grid; so two hashes, one per grid,
-    can both change only when two numbers of the trace each sit on a boundary of a different grid."""
+    ``grid="round"`` rounds to the nearest unit (boundaries at half units); ``grid="shifted"`` rounds on a grid
+    shifted by a quarter unit (boundaries at three quarters of a unit: a quarter unit away from the rounding grid's,
+    from whole units such as 0, 1 or an exact maximum, and from half units). Last-digit noise (another CPU's order of
+    reduction: about 1e-11 of the scale after the tiny training) moves a number across a boundary of one grid only
+    when it sits within that noise of the boundary, and then it is a quarter unit away from every boundary of the
+    other grid. Both hashes change for the same code only in two rare cases: two numbers of the trace each on a
+    boundary of a different grid, or an array's largest magnitude on a power of ten (its unit, and so every number of
+    the array, changes on both grids)."""
     a = x.a if isinstance(x, _Numbers) else np.asarray(x, dtype=np.float64).ravel()
     if not len(a):
         return []
@@ -84,8 +87,8 @@ def _quantise(x: Any, grid: str = "round") -> list:
     if scale == 0.0:
         return [0] * len(a)
     unit = 10.0 ** (np.floor(np.log10(scale)) - DIGITS + 1)
-    snap = np.rint if grid == "round" else np.floor
-    return [int(v) for v in snap(a / unit)] + [int(np.log10(unit))]
+    q = np.rint(a / unit) if grid == "round" else np.floor(a / unit + 0.25)
+    return [int(v) for v in q] + [int(np.log10(unit))]
 
 
 def _quantised(trace: Any, grid: str) -> Any:
@@ -100,10 +103,13 @@ def _quantised(trace: Any, grid: str) -> Any:
 
 
 def trace_hashes(trace: dict) -> dict[str, str]:
-    """``{"code": ..., "code_alt": ...}``: the trace hashed on the rounding grid and on the grid shifted by half a
-    unit (:func:`_quantise`). Two fingerprints of the same code agree on at least one of them."""
+    """``{"code": ..., "code_alt": ...}``: the trace hashed on the rounding grid and on the grid shifted by a quarter
+    unit (:func:`_quantise`). Two fingerprints of the same code almost always agree on at least one of them (the
+    rare exceptions: :func:`_quantise`). A change of the code that moves every number by less than a quarter unit
+    (6 significant digits) may change one hash and not the other, and then goes unnoticed: such a change does not
+    alter the numbers a run reports."""
     return {"code": stable_hash(_quantised(trace, "round"), n=16),
-            "code_alt": stable_hash(_quantised(trace, "floor"), n=16)}
+            "code_alt": stable_hash(_quantised(trace, "shifted"), n=16)}
 
 
 def source_hash(*paths: Path) -> str:
@@ -186,7 +192,8 @@ def _library_source_hash() -> str:
 
 
 def _code_trace(sig: dict) -> dict:
-    """Run the tiny training and the protocols' metrics; return every number they produce, quantised."""
+    """Run the tiny training and the protocols' metrics; return every number they produce, raw (:class:`_Numbers`,
+    quantised by :func:`trace_hashes`)."""
     import torch
 
     from . import training as engine  # the step, optimiser and schedule training uses
@@ -216,8 +223,9 @@ def _code_trace(sig: dict) -> dict:
     threads = torch.get_num_threads()
     rng_state = torch.get_rng_state()
     try:
-        torch.set_num_threads(1)  # one order of reduction: another thread count moves last digits (and, rarely, a
-        torch.manual_seed(0)      # rounded digit: the trace is then another fingerprint of the same code)
+        # one order of reduction: another thread count moves last digits (and, rarely, a rounded digit)
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
         H, W = TINY["height"], TINY["image_width"]
         model = build_model(model_cfg, TINY["classes"], H, W).double()
         opt = engine.build_optimizer(model, cfg)
@@ -404,5 +412,5 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
 
 
 __all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint",
-           "generator_fingerprint",
+           "trace_hashes", "generator_fingerprint",
            "generator_record_path", "source_hash", "staleness"]

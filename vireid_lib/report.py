@@ -19,7 +19,7 @@ from . import paper
 from .errors import VireidError
 from .io import atomic_write_text
 from .paths import results_dir, shown
-from .tables import table_provenance
+from .tables import markdown, table_provenance
 from .viz import figure_provenance
 
 
@@ -149,7 +149,7 @@ def write_report(specs: Sequence, profile: str, root: Path | None = None) -> str
                   "Each claim is a comparison the paper draws (Table 1 read stepwise), tested over seeds with Welch's "
                   "t on rank-1 of SYSU-MM01 all-search; Δ is ours with its 95 % confidence interval; the p-values are "
                   "Holm-adjusted over the whole family of the report's claims (notebook 09). The words:", "",
-                  vocabulary_markdown(), "", c.to_markdown(index=False), "", changed]
+                  vocabulary_markdown(), "", markdown(c, "g"), "", changed]
     for nb in specs:
         lines += ["", f"## {nb.name}: {nb.title}", "", nb.shows, "",
                   f"Executed notebook: [notebooks/{nb.name}.ipynb](notebooks/{nb.name}.ipynb) · "

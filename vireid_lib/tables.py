@@ -21,8 +21,7 @@ def save_table(df: pd.DataFrame, name: str, tex: bool = False, floatfmt: str = "
     Returns the CSV path."""
     out = tables_dir() / f"{name}.csv"
     atomic_write_text(out, df.to_csv(index=False, float_format="%.4g"))
-    # a cell that does not apply reads "—", not "nan"
-    md = df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=floatfmt, missingval="—")
+    md = markdown(df, floatfmt)
     if caption:
         md = f"{md}\n\n{caption}"
     made_with = provenance()
@@ -34,9 +33,14 @@ def save_table(df: pd.DataFrame, name: str, tex: bool = False, floatfmt: str = "
         _provenance_path(out).unlink(missing_ok=True)
     atomic_write_text(out.with_suffix(".md"), md + "\n")
     if tex:
-        styler = df.style.hide(axis="index").format(precision=int(floatfmt.strip(".f") or 1))
+        styler = df.style.hide(axis="index").format(precision=int(floatfmt.strip(".f") or 1), na_rep="--")
         atomic_write_text(out.with_suffix(".tex"), styler.to_latex(hrules=True, caption=caption))
     return out
+
+
+def markdown(df: pd.DataFrame, floatfmt: str = ".1f") -> str:
+    """``df`` as a Markdown table without its index; a cell that does not apply (NaN, None) reads "—", not "nan"."""
+    return df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=floatfmt, missingval="—")
 
 
 def table_provenance(csv: str | Path) -> dict[str, str]:
