@@ -14,7 +14,10 @@ and thermal→thermal on the test identities (each identity's even-numbered fram
 neighbouring frames of one walk past the cameras, near-duplicates, so this shows that the features tell passes apart
 within a modality, an easy task, not that identities are solved), and a raw-pixel reference (grey 32×16 images,
 centred, cosine). ``--row`` trains
-another row of Table 1 instead of the baseline (e.g. ``"+RCC+CRE+Fusion+DML"``, the method).
+another row of Table 1 instead of the baseline (e.g. ``"+RCC+CRE+Fusion+DML"``, the method). ``--set KEY=VALUE``
+(repeatable) changes the configuration, to test what would make synthetic RegDB learnable: more identities
+(``data.synthetic.regdb_ids=1648``), a larger input (``data.height=128 --set data.width=64``), a longer schedule
+(``train.epochs=72 --set train.milestones=[60]``).
 
     .venv/bin/python benchmarks/regdb_baseline_learns.py [--splits 1,2,...] [--seed 0] [--sysu] [--diagnose]
 """
@@ -37,9 +40,12 @@ def main() -> None:
     ap.add_argument("--diagnose", action="store_true",
                     help="also cross-modal rank-1 on the training ids, intra-modal rank-1, and raw pixels")
     ap.add_argument("--profile", default="cpu", help="the profile (smoke: a seconds-long check of this script)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a configuration override (JSON values), e.g. data.synthetic.regdb_ids=1648; repeatable")
     ap.add_argument("--row", default="Baseline", help="the Table 1 row to train (default: Baseline)")
     args = ap.parse_args()
     os.environ.setdefault("VIREID_RESULTS_DIR", tempfile.mkdtemp(prefix="vireid-deep-check-"))
+    from vireid_lib.cli import _parse_sets
     from vireid_lib.experiments import run
     from vireid_lib.grids import TABLE1
 
@@ -48,11 +54,14 @@ def main() -> None:
     if args.row not in names:
         raise SystemExit(f"--row must be one of {names}, got {args.row!r}")
     baseline = next(r for r in TABLE1 if r.name == args.row)
+    extra = _parse_sets(args.set, example="data.synthetic.regdb_ids=1648")
+    if extra:
+        print(f"overrides: {extra}", flush=True)
     r1, chance = [], []
     for t in (int(s) for s in args.splits.split(",")):
         cfg = baseline.config(args.profile, args.seed).with_overrides(
             **{"data.dataset": "regdb", "data.regdb_trial": t, "train.eval_every": 0,
-               "data.synthetic.seed": args.world})
+               "data.synthetic.seed": args.world, **extra})
         res = run(cfg, progress_bar=False, log=False)
         v2t = res["results"]["RegDB visible-to-thermal"]
         r1.append(v2t["mean"]["R1"])
@@ -70,7 +79,7 @@ def main() -> None:
           f"target ≥ 10×: {'PASS' if mean >= 10 * ch else 'FAIL'}")
     if args.sysu:
         cfg = baseline.config(args.profile, args.seed).with_overrides(
-            **{"data.holdout": "val", "train.eval_every": 0, "data.synthetic.seed": args.world})
+            **{"data.holdout": "val", "train.eval_every": 0, "data.synthetic.seed": args.world, **extra})
         res = run(cfg, progress_bar=False, log=False)
         h = res["headline"]
         ch = next(iter(res["results"].values()))["chance_R1"]

@@ -19,7 +19,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "regdb_baseline_lea
 def test_the_regdb_check_and_its_diagnosis_run_in_the_smoke_profile(tmp_path):
     env = {"VIREID_DATA_DIR": str(tmp_path / "data"), "VIREID_RESULTS_DIR": str(tmp_path / "results"),
            "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--splits", "1", "--diagnose"],
+    out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--splits", "1", "--diagnose",
+                          "--set", "data.synthetic.regdb_ids=16"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
@@ -29,8 +30,10 @@ def test_the_regdb_check_and_its_diagnosis_run_in_the_smoke_profile(tmp_path):
         assert part in text, f"{part!r} missing from:\n{text}"
     scores = [float(x) for x in re.findall(r"R1 +([0-9.]+)", text)]
     assert len(scores) == 6 and all(0 <= s <= 100 for s in scores)
-    # the smoke RegDB has 12 ids, 6 per split: chance is 1/6, and the verdict line compares with 10× of it
-    assert re.search(r"= [0-9.]+× chance \(16\.67 %\); target ≥ 10×: (PASS|FAIL)", text), text
+    # --set reaches the data: 16 ids (the smoke profile has 12), 8 per split: chance is 1/8, and the verdict line
+    # compares with 10× of it
+    assert "16 ids" in text
+    assert re.search(r"= [0-9.]+× chance \(12\.50 %\); target ≥ 10×: (PASS|FAIL)", text), text
 
 
 def test_an_unknown_row_is_refused_with_the_rows_named(tmp_path):
