@@ -20,16 +20,16 @@ def test_the_regdb_check_and_its_diagnosis_run_in_the_smoke_profile(tmp_path):
     env = {"VIREID_DATA_DIR": str(tmp_path / "data"), "VIREID_RESULTS_DIR": str(tmp_path / "results"),
            "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--splits", "1", "--diagnose",
-                          "--set", "data.synthetic.regdb_ids=16"],
+                          "--set", "data.synthetic.regdb_ids=16", "--gallery-ids", "4"],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
     assert str(tmp_path / "results") in text  # trained in the given scratch folder, not in results/runs
     for part in ("split  1: visible→thermal", "training ids, visible→thermal", "test ids, visible→visible",
-                 "test ids, thermal→thermal", "raw grey pixels"):
+                 "test ids, thermal→thermal", "raw grey pixels", "against 10 galleries of 4 identities"):
         assert part in text, f"{part!r} missing from:\n{text}"
     scores = [float(x) for x in re.findall(r"R1 +([0-9.]+)", text)]
-    assert len(scores) == 6 and all(0 <= s <= 100 for s in scores)
+    assert len(scores) == 7 and all(0 <= s <= 100 for s in scores)
     # --set reaches the data: 16 ids (the smoke profile has 12), 8 per split: chance is 1/8, and the verdict line
     # compares with 10× of it
     assert "16 ids" in text
