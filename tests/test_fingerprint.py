@@ -85,7 +85,8 @@ def test_quantisation_absorbs_last_digit_noise_but_not_a_change():
 
 def test_last_digit_noise_on_a_rounding_boundary_changes_one_hash_never_both():
     """The bug this guards against: Table 3 "none" traced one number to -54148.5 ± 2e-5 units, so 1 and 2 torch
-    threads gave two `code` hashes for the same code. Noise on one grid's boundary is a quarter unit from the other's."""
+    threads gave two `code` hashes for the same code. Noise on one grid's boundary is
+    a quarter unit from the other's."""
     base = {"a": fp._q([0.5, 626432.0, -54148.5 + 1e-7]), "b": fp._q([3.0, 1.0]), "n": [1, 2]}
     noisy = {"a": fp._q([0.5, 626432.0, -54148.5 - 1e-7]), "b": fp._q([3.0 + 1e-9, 1.0]), "n": [1, 2]}
     h0, h1 = fp.trace_hashes(base), fp.trace_hashes(noisy)
