@@ -266,11 +266,18 @@ def test_injected_parameters_are_not_shown_and_solutions_are_hidden_until_toggle
     code_text = code.find_element(By.XPATH, ".//pre[contains(., 'answer = 6 * 7')]")
     assert not md_text.is_displayed() and not code_text.is_displayed(), "solutions are hidden by default"
     assert "42" not in chrome.find_element(By.CSS_SELECTOR, ".bd-article").text, "a solution's output too"
-    for box in (md, code):
+    # Bottom box first: opening a box (and MathJax typesetting what it reveals) moves everything below it, so a
+    # click computed before that shift can land beside the next summary (seen once in CI).
+    for box in (code, md):
         summary = box.find_element(By.CSS_SELECTOR, "summary")
         assert "Show solution" in summary.text
         chrome.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
         summary.click()
+        details = box if box.tag_name == "details" else box.find_element(By.CSS_SELECTOR, "details")
+        deadline = time.time() + 10
+        while not details.get_attribute("open") and time.time() < deadline:
+            time.sleep(0.1)
+        assert details.get_attribute("open") is not None, "a click on 'Show solution' opens its box"
     assert md_text.is_displayed() and code_text.is_displayed(), "a click shows the solutions"
     assert "two" in md_text.text and md.find_elements(By.CSS_SELECTOR, "mjx-container"), "its maths typeset"
     assert "solution output 42" in code.text
