@@ -33,3 +33,19 @@ def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
     # the paper's Table 5, row "Ours", visible-to-thermal: R1 92.00, mAP 88.01 (paper_numbers.json)
     assert regdb == ["the method reaches rank-1 92.00 / mAP 88.01 on RegDB visible-to-thermal (Table 5)"]
     assert c.loc[regdb[0], "verdict"].startswith("not comparable") and "chance 1.7" in c.loc[regdb[0], "this study"]
+
+
+def test_the_report_says_which_runs_diverged_from_both_health_tables(tables_dir):
+    from vireid_lib.report import _health
+
+    assert _health(tables_dir.parent) == ""  # no table: no sentence
+    pd.DataFrame([{"grid": "table1", "finished runs": 10, "diverged": 1,
+                   "diverged runs": "+Fusion, seed 1 (47271c399d0a): epoch 5"},
+                  {"grid": "table2", "finished runs": 8, "diverged": 0, "diverged runs": ""}]
+                 ).to_csv(tables_dir / "05_training_health.csv", index=False)
+    pd.DataFrame([{"grid": "theta1", "finished runs": 11, "diverged": 0, "diverged runs": ""}]
+                 ).to_csv(tables_dir / "06_training_health.csv", index=False)
+    text = _health(tables_dir.parent)
+    assert text.startswith("Training health: 1 of the 29 finished runs")
+    assert "table1: +Fusion, seed 1 (47271c399d0a): epoch 5" in text and "kept in every table and test" in text
+    assert "table2:" not in text

@@ -21,6 +21,7 @@ from .errors import VireidError
 from .grids import Row, rows
 from .io import atomic_path
 from .paths import runs_dir
+from .training import divergence
 from .workers import worker_init
 
 
@@ -69,11 +70,13 @@ def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> d
 
 def load_result(cfg: ExperimentConfig) -> dict | None:
     """The run's ``final.json`` (``None`` when it has not finished), with ``"stale"``: why its numbers no longer
-    describe today's code or data, or ``None``."""
+    describe today's code or data, or ``None``; and ``"diverged"``: where its training blew up
+    (:func:`vireid_lib.training.divergence`), or ``None``."""
     path = run_path(cfg) / "final.json"
     if not path.exists():
         return None
-    return {**read_final(path), "stale": run_staleness(cfg, run_path(cfg))}
+    final = read_final(path)
+    return {**final, "stale": run_staleness(cfg, run_path(cfg)), "diverged": divergence(final.get("history", []))}
 
 
 def showcased_runs(profile: str = "cpu") -> list[ExperimentConfig]:

@@ -85,6 +85,20 @@ def claims(root: Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["claim (paper)", "this study", "verdict"])
 
 
+def _health(root: Path) -> str:
+    """One sentence on the runs whose training diverged, from notebooks 05 and 06's training-health tables."""
+    parts = [t for t in (_read("05_training_health", root), _read("06_training_health", root)) if t is not None]
+    if not parts:
+        return ""
+    t = pd.concat(parts, ignore_index=True)
+    bad = t[t["diverged"] > 0]
+    text = (f"Training health: {int(t['diverged'].sum())} of the {int(t['finished runs'].sum())} finished runs "
+            "(counted per grid) diverged on the way (a later epoch's mean loss above twice the first epoch's)")
+    if len(bad):
+        text += ": " + "; ".join(f"{g}: {w}" for g, w in zip(bad["grid"], bad["diverged runs"], strict=True))
+    return text + ". They are kept in every table and test (notebooks 05 and 06 list them)."
+
+
 def check_provenance(specs: Sequence, profile: str, root: Path | None = None) -> None:
     """Refuse to gather figures and tables (the registry's ``specs``' files under ``root``) that were made with
     another profile than ``profile``, with different data, or that record neither (made by hand or by an older
@@ -149,7 +163,7 @@ def write_report(specs: Sequence, profile: str, root: Path | None = None) -> str
                   "Each claim is a comparison the paper draws (Table 1 read stepwise), tested over seeds with Welch's "
                   "t on rank-1 of SYSU-MM01 all-search; Δ is ours with its 95 % confidence interval; the p-values are "
                   "Holm-adjusted over the whole family of the report's claims (notebook 09). The words:", "",
-                  vocabulary_markdown(), "", markdown(c, "g"), "", changed]
+                  vocabulary_markdown(), "", markdown(c, "g"), "", changed, "", _health(r)]
     for nb in specs:
         lines += ["", f"## {nb.name}: {nb.title}", "", nb.shows, "",
                   f"Executed notebook: [notebooks/{nb.name}.ipynb](notebooks/{nb.name}.ipynb) · "

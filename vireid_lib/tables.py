@@ -4,6 +4,7 @@ record of what they were made with beside them (``<name>.provenance.json``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,44 @@ def comparison_table(table: str, profile: str, seeds: tuple[int, ...] | None = N
     df = pd.DataFrame(out)
     cols = [c for c in df.columns if c not in ("chance R1", "source")]
     return df[cols + [c for c in ("chance R1", "source") if c in df.columns]]
+
+
+def training_health(grids: Sequence[str], profile: str, seeds: tuple[int, ...] | None = None,
+                    data_root: str | None = None) -> pd.DataFrame:
+    """Per grid: its finished runs (fresh ones; a run shared by two rows counts once) and those whose training
+    diverged on the way (:func:`vireid_lib.training.divergence`), each named with the epoch, its mean loss against
+    the first epoch's, the loss part that grew most, and the run's rank-1. Diverged runs stay in every table and
+    test: dropping them would choose runs by their outcome."""
+    from .engine import run_identity
+    from .experiments import grid_runs, load_result
+
+    out = []
+    for grid in grids:
+        seen, bad = set(), []
+        for row, seed, cfg in grid_runs([grid], profile, seeds, data_root):
+            res = load_result(cfg)
+            run = run_identity(cfg)
+            if res is None or res["stale"] or run in seen:
+                continue
+            seen.add(run)
+            d = res["diverged"]
+            if d:
+                bad.append(f"{row.name}, seed {seed} ({run}): epoch {d['epoch']}, mean loss {d['loss']:.4g} against "
+                           f"{d['first']:.3g} in epoch 1 (mostly {d['part']}), rank-1 {res['headline']['R1']:.2f} %")
+        out.append({"grid": grid, "finished runs": len(seen), "diverged": len(bad), "diverged runs": "; ".join(bad)})
+    return pd.DataFrame(out, columns=["grid", "finished runs", "diverged", "diverged runs"])
+
+
+def training_health_reading(health: pd.DataFrame) -> str:
+    """One sentence on a :func:`training_health` table."""
+    if not len(health) or not health["finished runs"].sum():
+        return "No run of these grids has finished yet."
+    n_bad = int(health["diverged"].sum())
+    grids = ", ".join(health.loc[health["diverged"] > 0, "grid"])
+    return (f"{n_bad} of the {int(health['finished runs'].sum())} finished runs (counted per grid) diverged: a later "
+            f"epoch's mean loss above twice the first epoch's" + (f" (in {grids})" if n_bad else "") + ". Diverged "
+            "runs are kept in every table and test, as the method's behaviour under this profile; dropping them "
+            "would choose runs by their outcome.")
 
 
 def theta_curves(profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None) -> pd.DataFrame:

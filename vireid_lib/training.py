@@ -26,6 +26,34 @@ class TrainingDiverged(VireidError, FloatingPointError):
     """A loss became NaN or infinite."""
 
 
+DIVERGENCE_FACTOR = 2.0
+
+
+def divergence(history: list[dict], factor: float = DIVERGENCE_FACTOR) -> dict | None:
+    """Whether a finished run's training blew up on the way while staying finite (a non-finite loss stops the run:
+    :class:`TrainingDiverged`): the first epoch whose mean total loss exceeds ``factor`` × the first epoch's.
+
+    Training from scratch lowers the loss from its first epoch on, so a later epoch above twice the first's means
+    that the weights blew up (in the cpu profile: the WRT loss of the joint embedding reaching thousands when
+    the features' scale explodes under SGD at lr 0.1) and the run recovered only partly. Returns ``None`` for a
+    healthy run, else ``{"epoch", "loss", "first", "part", "peak"}``: the epoch, its mean total loss, the first
+    epoch's, the loss part that grew most from the first epoch, and the highest epoch mean of the total.
+    ``history`` is a run's per-epoch records (``final.json``'s ``history``; evaluation records are skipped).
+    Diverged runs are kept in every statistic of the study (dropping them would choose runs by their outcome);
+    tables list them."""
+    epochs = [h for h in history if "loss_total" in h]
+    if len(epochs) < 2:
+        return None
+    first = epochs[0]
+    for h in epochs[1:]:
+        if h["loss_total"] > factor * first["loss_total"]:
+            parts = [k for k in h if k.startswith("loss_") and k != "loss_total" and k in first]
+            part = max(parts, key=lambda k: h[k] - first[k], default="loss_total")
+            return {"epoch": int(h["epoch"]), "loss": float(h["loss_total"]), "first": float(first["loss_total"]),
+                    "part": part.removeprefix("loss_"), "peak": float(max(e["loss_total"] for e in epochs))}
+    return None
+
+
 def build_optimizer(model: VIReIDNet, cfg) -> torch.optim.Optimizer:
     """Two groups: new layers (heads, fusion module) at lr; the backbone at lr × pretrained_lr_factor when it
     is ImageNet-initialised, at lr otherwise."""
