@@ -41,18 +41,46 @@ def test_fusion_module_eq2_shapes_and_weights(layers):
     feats = {i: torch.randn(2, ch[i], *sizes[i]) for i in (1, 2, 3, 4)}
     out = fm(feats)
     assert out.shape == (2, 12 * len(layers), *sizes[layers[0]])  # at the first fused layer's resolution
-    assert all(tuple(w.shape) == (1, 1, *sizes[layers[0]]) for w in fm.weights.values())  # one value per position
-    # Eq. 2 by hand: concatenation of weight ⊗ upsampled 1×1-conv maps
+    # one logit per position and layer; the weights α, β, γ a softmax across the layers: equal (1/L) at first
+    assert all(tuple(w.shape) == (1, 1, *sizes[layers[0]]) for w in fm.weight_logits.values())
+    torch.testing.assert_close(fm.weight_maps()[layers[0]], torch.full((1, 1, *sizes[layers[0]]), 1 / len(layers)))
+    # Eq. 2 by hand: concatenation of weight ⊗ upsampled 1×1-conv maps, weights = softmax of the logits
     with torch.no_grad():
-        for w in fm.weights.values():
-            w.uniform_(0.5, 2)
+        for w in fm.weight_logits.values():
+            w.uniform_(-2, 2)
+        logits = torch.cat([fm.weight_logits[str(i)] for i in layers], 1)
+        alpha = logits.exp() / logits.exp().sum(1, keepdim=True)
         manual = []
-        for i in layers:  # 1×1 conv as a channel contraction, bilinear upsampling, weight map ⊗ (not via aligned())
+        for k, i in enumerate(layers):  # 1×1 conv as a channel contraction, bilinear upsampling, weight map ⊗
             conv = torch.einsum("oc,bchw->bohw", fm.reduce[str(i)].weight[:, :, 0, 0], feats[i])
             if conv.shape[-2:] != sizes[layers[0]]:
                 conv = torch.nn.functional.interpolate(conv, size=sizes[layers[0]], mode="bilinear")
-            manual.append(fm.weights[str(i)] * conv)
+            manual.append(alpha[:, k : k + 1] * conv)
         torch.testing.assert_close(fm(feats), torch.cat(manual, 1))
+        torch.testing.assert_close(sum(fm.weight_maps().values()), torch.ones(1, 1, *sizes[layers[0]]))
+
+
+def test_free_fusion_weights_are_the_unconstrained_values_of_the_text():
+    sizes = feature_sizes(64, 32)
+    ch = {1: 8, 2: 16, 3: 32}
+    fm = FusionModule(ch, sizes, (1, 2, 3), channels=6, weights="free")
+    assert not hasattr(fm, "weight_logits")
+    feats = {i: torch.randn(2, ch[i], *sizes[i]) for i in (1, 2, 3)}
+    with torch.no_grad():
+        torch.testing.assert_close(fm(feats), torch.cat([fm.aligned(feats)[i] for i in (1, 2, 3)], 1))  # all 1
+        fm.weights["1"].fill_(79.0)  # what one position reached in a healthy run of the cpu profile: nothing bounds it
+        assert float(fm.weight_maps()[1].max()) == 79.0
+        torch.testing.assert_close(fm(feats)[:, :6], 79.0 * fm.aligned(feats)[1])
+    with pytest.raises(ValueError, match="'learned', 'free' or 'adaptive'"):
+        FusionModule(ch, sizes, (1, 2), channels=6, weights="softmax")
+
+
+def test_a_model_saved_under_another_weight_reading_does_not_load_silently():
+    free = VIReIDNet(ModelConfig(depth=10, width=8, pretrained=False, fusion_channels=8, fusion_weights="free"), 5,
+                     64, 32)
+    learned = VIReIDNet(ModelConfig(depth=10, width=8, pretrained=False, fusion_channels=8), 5, 64, 32)
+    with pytest.raises(RuntimeError, match="weight_logits"):
+        learned.load_state_dict(free.state_dict())
 
 
 def test_gem_is_the_generalised_mean():
@@ -101,8 +129,9 @@ def test_gradients_reach_every_branch_and_both_stems():
     no_grad = [n for n, p in net.named_parameters()
                if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
     assert not no_grad, no_grad
-    for name in ("backbone.visible.0.weight", "backbone.infrared.0.weight", "fusion.weights.1", "fusion.weights.3",
-                 "fusion.reduce.2.weight", "global_head.classifier.weight", "joint_head.classifier.weight"):
+    for name in ("backbone.visible.0.weight", "backbone.infrared.0.weight", "fusion.weight_logits.1",
+                 "fusion.weight_logits.3", "fusion.reduce.2.weight", "global_head.classifier.weight",
+                 "joint_head.classifier.weight"):
         assert dict(net.named_parameters())[name].grad.abs().sum() > 0
 
 

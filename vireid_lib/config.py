@@ -275,9 +275,10 @@ class ModelConfig:
     fusion_channels: int = 256
     gem_p: float = 3.0
     # Readings of what the paper leaves open (README, "How the study judges the paper's claims"; default: our choice):
-    # the fusion weight maps α, β, γ of Eq. 2: "learned" (one trained value per position) or "adaptive" (computed
-    # from the features by a 1×1 convolution and normalised across the fused layers by a softmax, as ASFF does)
-    fusion_weights: Literal["learned", "adaptive"] = "learned"
+    # the fusion weight maps α, β, γ of Eq. 2 (vireid_lib.models.fusion): "learned" (a trained logit per position,
+    # normalised across the fused layers by a softmax as ASFF does), "free" (a trained, unconstrained value per
+    # position: it can run away) or "adaptive" (computed from the features by a 1×1 convolution, softmax-normalised)
+    fusion_weights: Literal["learned", "free", "adaptive"] = "learned"
     # the test-time representation: the BN-neck output ("bn", as AGW reports) or the pooled V_joint before it
     # ("pool": what the paper's text calls the final representation, Eq. 3); both L2-normalised
     test_feature: Literal["bn", "pool"] = "bn"
@@ -288,8 +289,9 @@ class ModelConfig:
             raise ConfigError(f"model.fusion_layers must be distinct layers among 1..4, got {self.fusion_layers}")
         if self.last_stride not in (1, 2):
             raise ConfigError(f"model.last_stride must be 1 or 2, got {self.last_stride}")
-        if self.fusion_weights not in ("learned", "adaptive"):
-            raise ConfigError(f"model.fusion_weights must be 'learned' or 'adaptive', got {self.fusion_weights!r}")
+        if self.fusion_weights not in ("learned", "free", "adaptive"):
+            raise ConfigError(f"model.fusion_weights must be 'learned', 'free' or 'adaptive', got "
+                              f"{self.fusion_weights!r}")
         if self.test_feature not in ("bn", "pool"):
             raise ConfigError(f"model.test_feature must be 'bn' (BN-neck output) or 'pool' (pooled, before the "
                               f"BN-neck), got {self.test_feature!r}")
@@ -477,6 +479,7 @@ READINGS: dict[str, dict[str, Any]] = {
     "dml-mutual": {"loss.dml_teacher": "mutual"},
     "no-lsr": {"loss.label_smoothing": 0.0},
     "fusion-adaptive": {"model.fusion_weights": "adaptive"},
+    "fusion-free": {"model.fusion_weights": "free"},
 }
 
 

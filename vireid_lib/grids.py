@@ -113,7 +113,7 @@ REGDB_BASELINE = tuple(Row("Table 5", f"Baseline (split {t})", {**NO_AUG, **NO_F
 # The paper's ambiguous readings (config.READINGS): the method row under each alternative reading that needs its
 # own training (the test feature is evaluated on every run; "no LSR" is Table 3's L_id+L_KD row)
 READING_ROWS = tuple(Row("Readings", name, dict(config.READINGS[name]), smoke=name == "dml-mutual")
-                     for name in ("wrt-agw", "dml-mutual", "fusion-adaptive", "agw"))
+                     for name in ("wrt-agw", "dml-mutual", "fusion-adaptive", "fusion-free", "agw"))
 
 #: trained seeds of the method whose maps Fig. 5's claim is measured on, per profile (cpu: their weights are committed,
 #: see experiments.showcased_runs)

@@ -189,7 +189,7 @@ def _method_keys(profile: str, data_root: str | None = None) -> set[tuple[str, s
             if run_identity(r.config(profile, 0, data_root)) == full}
 
 
-SENSITIVITY_READINGS = ("wrt-agw", "agw", "test-pool", "dml-mutual", "no-lsr", "fusion-adaptive")
+SENSITIVITY_READINGS = ("wrt-agw", "agw", "test-pool", "dml-mutual", "no-lsr", "fusion-adaptive", "fusion-free")
 
 
 def _with_method(base_long: dict[str, pd.DataFrame], keys: set[tuple[str, str]], method: pd.DataFrame

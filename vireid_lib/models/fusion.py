@@ -10,9 +10,20 @@ map of that resolution (α, β, γ: "the values of each position in these weight
 network training"), and the products are concatenated along the channels (⊕).
 
 Interpretations: ⊕ is concatenation, as the paper says ("⊕ means concatenate"; ASFF, which it builds on,
-sums the weighted maps instead, with softmax-normalised weights). A weight map holds one value per spatial
-position, shared by the 256 channels (as in ASFF), initialised to 1 so that fusion starts as a plain
-concatenation. Which layers are fused is a parameter (Table 2 fuses subsets of layer1–layer4).
+sums the weighted maps instead). A weight map holds one value per spatial position, shared by the 256 channels (as
+in ASFF). The paper does not say whether the maps are constrained; three readings (``model.fusion_weights``):
+
+- ``"learned"`` (default): one trained logit per position and fused layer, normalised across the fused layers by a
+  softmax, so that α + β + γ = 1 at every position, as ASFF constrains its weights (the paper's "core idea" is
+  ASFF's); zero-initialised, so fusion starts as the plain concatenation scaled by 1/L.
+- ``"free"``: the text taken literally, unconstrained weights initialised to 1. Measured in the cpu profile, this
+  reading lets one position's weight run away (α reached 79 at one of layer1's 128 positions, mean 1.4, in a
+  healthy run; in others the joint embedding's scale followed it until the WRT loss, which rewards a larger scale
+  while the negatives are farther than the positives, exploded: one run's loss reached 3,340, another's became
+  NaN). Kept as a reading for the sensitivity table.
+- ``"adaptive"``: ASFF itself, the weights computed from the aligned maps by a 1×1 convolution, softmax-normalised.
+
+Which layers are fused is a parameter (Table 2 fuses subsets of layer1–layer4).
 
 Bilinear upsampling is one product with a fixed interpolation matrix, ``x.flatten(2) @ (A_h ⊗ A_w)ᵀ``
 (:func:`bilinear_matrix`, Kronecker product): the same map as ``F.interpolate(..., mode="bilinear",
@@ -43,8 +54,10 @@ class FusionModule(nn.Module):
     def __init__(self, in_channels: dict[int, int], sizes: dict[int, tuple[int, int]], layers=(1, 2, 3),
                  channels: int = 256, weights: str = "learned"):
         """``in_channels[i]`` and ``sizes[i]`` (H, W) of f_i for i in ``layers``; output resolution = that of
-        the first fused layer. ``weights``: the weight maps α, β, γ, "learned" (one trained value per position)
-        or "adaptive" (computed from the aligned maps, normalised across the fused layers: :meth:`weight_maps`)."""
+        the first fused layer. ``weights``: the reading of the weight maps α, β, γ (module docstring): "learned"
+        (a trained logit per position, softmax across the fused layers), "free" (a trained, unconstrained value per
+        position) or "adaptive" (computed from the aligned maps, softmax across the fused layers):
+        :meth:`weight_maps`."""
         super().__init__()
         if not layers:
             raise ValueError("FusionModule needs at least one layer to fuse (e.g. layers=(1, 2, 3)); for the baseline "
@@ -52,10 +65,13 @@ class FusionModule(nn.Module):
         self.layers = tuple(sorted(layers))
         self.size = sizes[self.layers[0]]
         self.reduce = nn.ModuleDict({str(i): nn.Conv2d(in_channels[i], channels, 1, bias=False) for i in self.layers})
-        if weights not in ("learned", "adaptive"):
-            raise ValueError(f"FusionModule weights must be 'learned' or 'adaptive', got {weights!r}")
+        if weights not in ("learned", "free", "adaptive"):
+            raise ValueError(f"FusionModule weights must be 'learned', 'free' or 'adaptive', got {weights!r}")
         self.mode = weights
-        if weights == "learned":  # α, β, γ (...): one trainable weight per position of the fused resolution, per input
+        if weights == "learned":  # a trainable logit per position of the fused resolution, per input; 0: equal weights
+            self.weight_logits = nn.ParameterDict({str(i): nn.Parameter(torch.zeros(1, 1, *self.size))
+                                                   for i in self.layers})
+        elif weights == "free":  # α, β, γ (...) themselves: one trainable, unconstrained weight per position, per input
             self.weights = nn.ParameterDict({str(i): nn.Parameter(torch.ones(1, 1, *self.size)) for i in self.layers})
         else:  # ASFF: a 1×1 convolution per input gives a logit per position; zero-initialised: equal weights first
             self.logits = nn.ModuleDict({str(i): nn.Conv2d(channels, 1, 1) for i in self.layers})
@@ -83,12 +99,18 @@ class FusionModule(nn.Module):
             out[i] = x
         return out
 
-    def weight_maps(self, aligned: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
-        """α, β, γ (...) of Eq. 2 for each fused layer: the learned (1, 1, H, W) maps, or, read adaptively as
-        ASFF does, (B, 1, H, W) maps ``softmax_i(conv_i(f''_i))`` across the fused layers at every position."""
-        if self.mode == "learned":
+    def weight_maps(self, aligned: dict[int, torch.Tensor] | None = None) -> dict[int, torch.Tensor]:
+        """α, β, γ (...) of Eq. 2 for each fused layer: (1, 1, H, W) maps ``softmax_i(logit_i)`` across the fused
+        layers ("learned") or the free values ("free"), or, read adaptively as ASFF does, (B, 1, H, W) maps
+        ``softmax_i(conv_i(f''_i))`` computed from the ``aligned`` maps (:meth:`aligned`; needed only then)."""
+        if self.mode == "free":
             return {i: self.weights[str(i)] for i in self.layers}
-        logits = torch.cat([self.logits[str(i)](aligned[i]) for i in self.layers], dim=1)  # (B, L, H, W)
+        if self.mode == "learned":
+            logits = torch.cat([self.weight_logits[str(i)] for i in self.layers], dim=1)  # (1, L, H, W)
+        else:
+            if aligned is None:
+                raise ValueError("adaptive weight maps are computed from the aligned feature maps: pass aligned=")
+            logits = torch.cat([self.logits[str(i)](aligned[i]) for i in self.layers], dim=1)  # (B, L, H, W)
         w = torch.softmax(logits, dim=1)
         return {i: w[:, k : k + 1] for k, i in enumerate(self.layers)}
 

@@ -7,6 +7,7 @@ import re
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from ..models.fusion import FusionModule
 
@@ -67,9 +68,13 @@ def describe(fn) -> str:
 
 
 def weight_maps(fusion: FusionModule, title: str = "fusion weight maps (Eq. 2)"):
-    """The learned spatial weight maps α, β, γ (...) of the fusion module, one panel per fused layer, on a
-    shared colour scale."""
-    maps = {i: fusion.weights[str(i)].detach().cpu().numpy()[0, 0] for i in fusion.layers}
+    """The learned spatial weight maps α, β, γ (...) of the fusion module as Eq. 2 applies them (after the softmax
+    across layers of the default reading), one panel per fused layer, on a shared colour scale. Not for the
+    "adaptive" reading, whose maps depend on the input."""
+    if fusion.mode == "adaptive":
+        raise ValueError("the adaptive reading's weight maps are computed from each input: there is no map to show")
+    with torch.no_grad():
+        maps = {i: w.detach().cpu().numpy()[0, 0] for i, w in fusion.weight_maps().items()}
     lo = min(float(m.min()) for m in maps.values())
     hi = max(float(m.max()) for m in maps.values())
     if hi - lo < 1e-6:
