@@ -6,7 +6,10 @@ DML) on synthetic RegDB, at RegDB's real size (412 ids: 206 train + 206 test per
 own model (the RegDB protocol). Runs are trained in a scratch results folder (``$VIREID_RESULTS_DIR`` is set to
 a temporary directory unless given), so nothing lands in ``results/runs``. With ``--sysu`` it also trains the
 same baseline on synthetic SYSU-MM01 with the val holdout (train ids only, scored on the val ids), for
-comparison. One run takes a few minutes on 2 cores: the whole check about 30-45 minutes.
+comparison. The cpu profile's RegDB runs start from its synthetic pretraining (``model.synthetic_pretrain_ids``,
+a stand-in for ImageNet weights: :mod:`vireid_lib.pretraining`), trained once in the scratch folder first (about
+25 minutes on one core); ``--set model.synthetic_pretrain_ids=0`` trains from scratch as before. One run takes a
+few minutes on 2 cores: the whole check about 30-45 minutes.
 
 With ``--diagnose`` each split's model is also scored where it was trained and within each modality, to tell *why*
 it fails: cross-modal rank-1 on its own training identities (can it align the modalities at all?), visible→visible
@@ -63,9 +66,9 @@ def main() -> None:
         print(f"overrides: {extra}", flush=True)
     r1, chance = [], []
     for t in (int(s) for s in args.splits.split(",")):
-        cfg = baseline.config(args.profile, args.seed).with_overrides(
-            **{"data.dataset": "regdb", "data.regdb_trial": t, "train.eval_every": 0,
-               "data.synthetic.seed": args.world, **extra})
+        cfg = baseline.config(args.profile, args.seed, **{  # the profile's RegDB settings (its synthetic pretraining)
+            "data.dataset": "regdb", "data.regdb_trial": t, "train.eval_every": 0, "data.synthetic.seed": args.world,
+            **extra})
         res = run(cfg, progress_bar=False, log=False)
         v2t = res["results"]["RegDB visible-to-thermal"]
         r1.append(v2t["mean"]["R1"])

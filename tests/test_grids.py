@@ -203,7 +203,7 @@ def test_the_showcased_models_weights_are_committed_with_their_runs():
     tracked = set(subprocess.run(["git", "ls-files", "results/runs/cpu"], cwd=REPO_ROOT, capture_output=True,
                                  text=True, check=True).stdout.split())
     runs = showcased_runs("cpu")
-    assert len(runs) == 4 and len({run_identity(c) for c in runs}) == 4
+    assert len(runs) == 5 and len({run_identity(c) for c in runs}) == 5  # 3 + baseline + RegDB's pretraining
     for cfg in runs:
         folder = f"results/runs/cpu/{run_identity(cfg)}"
         if f"{folder}/final.json" in tracked:

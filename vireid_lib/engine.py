@@ -462,6 +462,12 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
                               replacement=t.sampler)
     n_batches = min(len(sampler), t.max_batches) if t.max_batches else len(sampler)
     model = build_model(cfg.model, data.num_classes, cfg.data.height, cfg.data.width).to(device)
+    pretrained_from = None
+    if cfg.model.synthetic_pretrain_ids:  # the backbone starts from a synthetic pretraining (a checkpoint overrides it)
+        from .pretraining import pretrained_backbone
+
+        weights, pretrained_from = pretrained_backbone(cfg, log)
+        model.backbone.load_state_dict(weights)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = build_optimizer(model, cfg)
@@ -571,6 +577,8 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
              "readings": readings, "num_classes": data.num_classes, "fingerprint": prints,
              "history": history, "provenance": provenance(cfg, device), "eval_seconds": time.perf_counter() - t0,
              "train_seconds": sum(h.get("seconds", 0.0) for h in history)}
+    if pretrained_from:
+        final["pretrained_from"] = pretrained_from  # the synthetic pretraining run its backbone started from
     weights = model.state_dict()
     _save({"format": MODEL_FORMAT, "sha256": state_digest(weights), "state_dict": weights}, run_dir / "model.pt",
           "trained model")

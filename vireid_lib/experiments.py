@@ -82,12 +82,23 @@ def load_result(cfg: ExperimentConfig) -> dict | None:
 def showcased_runs(profile: str = "cpu") -> list[ExperimentConfig]:
     """The runs whose trained weights figures are drawn from, so that their ``model.pt`` is committed (a retrain on
     another CPU would be another model): the full method of each of Fig. 5's seeds (notebooks 04, 07 and the
-    Grad-CAM verdict) and Table 1's Baseline of seed 0 (notebook 08's retrieval grids, beside the method)."""
+    Grad-CAM verdict) and Table 1's Baseline of seed 0 (notebook 08's retrieval grids, beside the method); and the
+    synthetic pretraining that the RegDB runs start from (:func:`pretraining_runs`)."""
     from .config import experiment_config
     from .grids import FIG5_SEEDS
 
     full = [experiment_config(profile, seed=s) for s in FIG5_SEEDS[profile]]
-    return full + [rows("table1")[0].config(profile, 0)]
+    return full + [rows("table1")[0].config(profile, 0)] + pretraining_runs(profile)
+
+
+def pretraining_runs(profile: str = "cpu") -> list[ExperimentConfig]:
+    """The synthetic pretraining runs that the profile's runs start from (:mod:`vireid_lib.pretraining`): their
+    weights are committed with the showcased ones, as ImageNet's are a fixed file."""
+    from .config import experiment_config
+    from .pretraining import pretraining_config
+
+    cfg = experiment_config(profile, **{"data.dataset": "regdb"})
+    return [pretraining_config(cfg)] if cfg.model.synthetic_pretrain_ids else []
 
 
 def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True):
@@ -211,6 +222,11 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
 
     todo_all = shard(unique_runs(grid_runs(grids, profile, seeds, data_root)), shard_index, shard_count)
     todo = [c for c in todo_all if not is_finished(c)]
+    if todo:  # the synthetic pretraining that runs start from goes first (else workers would wait for it)
+        from .pretraining import pretraining_config
+
+        pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo if c.model.synthetic_pretrain_ids])
+        todo = [c for c in pre if not is_finished(c)] + todo
     summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo), "trained": 0, "pending": len(todo)}
     if not todo:
         return summary

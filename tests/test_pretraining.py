@@ -1,0 +1,70 @@
+"""The synthetic pretraining that stands in for ImageNet weights: which run it is, and that runs start from it."""
+
+import pytest
+import torch
+
+from vireid_lib import engine
+from vireid_lib.config import ConfigError, experiment_config
+from vireid_lib.engine import run_identity
+from vireid_lib.experiments import run
+from vireid_lib.pretraining import pretrained_backbone, pretraining_config
+
+
+def _cfg(**extra):
+    return experiment_config("smoke", **{"data.dataset": "regdb", "data.regdb_trial": 1,
+                                         "model.synthetic_pretrain_ids": 8, **extra})
+
+
+def test_the_cpu_profile_pretrains_its_regdb_runs_only_and_an_override_wins():
+    assert experiment_config("cpu", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 1648
+    assert experiment_config("cpu").model.synthetic_pretrain_ids == 0  # SYSU-MM01 learns from scratch
+    assert experiment_config("smoke", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 0
+    off = experiment_config("cpu", **{"data.dataset": "regdb", "model.synthetic_pretrain_ids": 0})
+    assert off.model.synthetic_pretrain_ids == 0
+    # a run without pretraining keeps the name it had before the option existed
+    assert "synthetic_pretrain_ids" not in experiment_config("cpu").identity()["model"]
+
+
+@pytest.mark.parametrize("bad", [-2, 3, 2, 7])
+def test_a_pretraining_size_that_cannot_be_split_in_halves_is_refused(bad):
+    with pytest.raises(ConfigError, match="even number of identities ≥ 4"):
+        _cfg(**{"model.synthetic_pretrain_ids": bad})
+
+
+def test_synthetic_pretraining_and_imagenet_weights_exclude_each_other():
+    with pytest.raises(ConfigError, match="stands in for ImageNet"):
+        _cfg(**{"model.pretrained": True, "model.width": 64})
+
+
+def test_the_pretraining_is_the_baseline_on_a_disjoint_world_shared_by_every_seed_and_split():
+    c = _cfg()
+    p = pretraining_config(c)
+    assert p.model.fusion_layers == () and p.loss.dml == "none" and not p.aug.rcc and not p.aug.cre
+    assert p.data.dataset == "regdb" and p.data.synthetic.regdb_ids == 8
+    assert p.data.synthetic.seed == c.data.synthetic.seed + 1  # other people, other places
+    assert p.model.synthetic_pretrain_ids == 0 and p.seed == 0
+    assert (p.model.depth, p.model.width) == (c.model.depth, c.model.width)
+    other = _cfg(**{"data.regdb_trial": 2, "model.fusion_layers": (1, 2)}).with_overrides(seed=3)
+    assert run_identity(pretraining_config(other)) == run_identity(p)
+    with pytest.raises(ValueError, match="no synthetic pretraining"):
+        pretraining_config(_cfg(**{"model.synthetic_pretrain_ids": 0}))
+
+
+def test_a_run_starts_from_the_pretrained_backbone_and_records_which(monkeypatch):
+    first: dict[int, dict] = {}  # each model's backbone when its first training step starts
+    real = engine.train_step
+
+    def spy(model, *a, **k):
+        first.setdefault(id(model), {n: v.detach().clone() for n, v in model.backbone.state_dict().items()})
+        return real(model, *a, **k)
+
+    monkeypatch.setattr(engine, "train_step", spy)
+    c = _cfg()
+    res = run(c, progress_bar=False, log=False)
+    assert len(first) == 2  # the pretraining was trained first, inside this run
+    weights, ident = pretrained_backbone(c)
+    assert res["pretrained_from"] == ident == run_identity(pretraining_config(c))
+    start = list(first.values())[-1]
+    for name, value in weights.items():
+        torch.testing.assert_close(start[name], value, rtol=0, atol=0)
+    assert any(not torch.equal(v, weights[n]) for n, v in list(first.values())[0].items())  # not the random start
