@@ -123,3 +123,26 @@ def test_ablation_table_gives_each_difference_its_welch_interval(monkeypatch):
     assert df.loc["None", "compared with"] == "(reference)" and np.isnan(df.loc["None", "ours ΔR1"])
     assert np.isnan(df.loc["Joint-to-Global&Fusion", "CI low"])  # one seed: no interval
     assert df.loc["Joint-to-Global&Fusion", "ours R1"] == "60.0 (1 seed)" and df.loc["None", "seeds"] == "3/3"
+
+
+def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_ordering_holds(monkeypatch):
+    from vireid_lib import tables as T
+
+    def long(grid, profile, seeds=None, data_root=None, reading=None):
+        row, proto, r1, chance = (("Baseline", "SYSU-MM01 all-search single-shot", [8.0, 6.0], 1.04) if grid == "table1"
+                                  else ("Baseline (split 1)", "RegDB visible-to-thermal", [5.0], 0.49))
+        recs = [{"table": "x", "row": row, "x": None, "seed": i, "protocol": proto, "metric": m, "value": v,
+                 "run": "r", "data": "synthetic", "profile": profile, "stale": ""}
+                for i, val in enumerate(r1) for m, v in (("R1", val), ("chance R1", chance))]
+        return pd.DataFrame(recs)
+
+    monkeypatch.setattr(T, "grid_long", long)
+    cpu = T.regdb_difficulty("cpu").set_index("dataset")
+    assert cpu.loc["SYSU-MM01 all-search", "our baseline R1"] == 7.0 and cpu.loc["RegDB visible→thermal", "runs"] == 1
+    assert cpu.loc["RegDB visible→thermal", "backbone starts"] == "synthetic pretraining (1,648 ids)"
+    assert cpu.loc["SYSU-MM01 all-search", "backbone starts"] == "from scratch"
+    text = T.regdb_difficulty_reading(cpu.reset_index())
+    assert "is the reverse of the real one" in text and "backbone on RegDB: synthetic pretraining" in text
+    smoke = T.regdb_difficulty("smoke")
+    assert set(smoke["backbone starts"]) == {"from scratch"}
+    assert T.regdb_difficulty_reading(smoke).endswith("is the reverse of the real one.")

@@ -307,6 +307,7 @@ def regdb_difficulty(profile: str, data_root: str | None = None) -> pd.DataFrame
     SYSU-MM01 all-search and on RegDB visible→thermal (mean of the splits), beside chance and beside AGW's on the real
     data (the paper's Tables 5–6: 47.50 and 70.05, real RegDB easier than real SYSU-MM01)."""
     from . import paper
+    from .config import experiment_config
 
     out = []
     for grid, row, protocol, name in (("table1", "Baseline", "SYSU-MM01 all-search", "SYSU-MM01 all-search"),
@@ -318,7 +319,10 @@ def regdb_difficulty(profile: str, data_root: str | None = None) -> pd.DataFrame
         r1 = long[long["metric"] == "R1"]["value"] if len(long) else pd.Series(dtype=float)
         chance = long[long["metric"] == "chance R1"]["value"] if len(long) else pd.Series(dtype=float)
         agw = paper.row("Table 6" if grid == "table1" else "Table 5", "AGW[23]", protocol)["R1"]
+        n_pre = experiment_config(profile, **{"data.dataset": "sysu" if grid == "table1" else "regdb"}
+                                  ).model.synthetic_pretrain_ids
         out.append({"dataset": name, "our baseline R1": r1.mean() if len(r1) else float("nan"),
+                    "backbone starts": f"synthetic pretraining ({n_pre:,} ids)" if n_pre else "from scratch",
                     "runs": len(r1), "chance R1": chance.mean() if len(chance) else float("nan"),
                     "× chance": r1.mean() / chance.mean() if len(r1) and len(chance) else float("nan"),
                     "AGW on the real data (paper)": agw})
@@ -336,4 +340,6 @@ def regdb_difficulty_reading(t: pd.DataFrame) -> str:
             f"{s['AGW on the real data (paper)']:.2f} % on SYSU-MM01 (the paper's Tables 5–6). Our baseline reaches "
             f"{r['our baseline R1']:.1f} % on synthetic RegDB ({r['× chance']:.0f}× chance, {int(r['runs'])} runs) and "
             f"{s['our baseline R1']:.1f} % on synthetic SYSU-MM01 ({s['× chance']:.0f}× chance): the ordering "
-            + ("matches the real one." if same else "is the reverse of the real one."))
+            + ("matches the real one" if same else "is the reverse of the real one")
+            + (f" (backbone on RegDB: {r['backbone starts']}; on SYSU-MM01: {s['backbone starts']})."
+               if "backbone starts" in t.columns and r["backbone starts"] != s["backbone starts"] else "."))
