@@ -43,7 +43,8 @@ def test_a_diverged_run_is_listed_by_training_health_and_kept_in_the_table(monke
     before = tables.ablation_table(grid, "smoke", (0, 1))
     health = tables.training_health([grid], "smoke", (0, 1))
     n_runs = len({run_path(cfg) for _, _, cfg in grid_runs([grid], "smoke", (0, 1))})
-    assert health.to_dict("records") == [{"grid": grid, "finished runs": n_runs, "diverged": 0, "diverged runs": ""}]
+    assert health.to_dict("records") == [{"grid": grid, "finished runs": n_runs, "diverged": 0, "diverged runs": "",
+                                          "failed": 0, "failed runs": ""}]
     assert "0 of the" in tables.training_health_reading(health)
 
     row, seed, cfg = next(iter(grid_runs([grid], "smoke", (0, 1))))
@@ -67,3 +68,32 @@ def test_a_diverged_run_is_listed_by_training_health_and_kept_in_the_table(monke
     assert "1 of the" in tables.training_health_reading(health) and grid in tables.training_health_reading(health)
     after = tables.ablation_table(grid, "smoke", (0, 1))
     assert before.equals(after), "a diverged run stays in the table's statistics"
+
+
+def test_a_run_whose_loss_became_non_finite_is_listed_as_failed_and_not_retrained():
+    from vireid_lib import fingerprint as fp
+    from vireid_lib import tables
+    from vireid_lib.engine import FAILED_NAME, run_identity
+    from vireid_lib.experiments import failure, grid_runs, run_grid, scratch_runs_dir, status
+
+    grid = "table4"
+    row, seed, cfg = next((r, s, c) for r, s, c in grid_runs([grid], "smoke", (2,)))
+    folder = scratch_runs_dir() / "smoke" / run_identity(cfg)
+    folder.mkdir(parents=True, exist_ok=True)
+    rec = {"identity": run_identity(cfg), "epoch": 2, "batch": 3, "loss": "wrt = nan",
+           "fingerprint": fp.fingerprint(cfg)}
+    (folder / FAILED_NAME).write_text(json.dumps(rec))
+    assert failure(cfg)["epoch"] == 2 and status(cfg) == "failed (non-finite loss at epoch 2, batch 3)"
+
+    summary = run_grid([grid], "smoke", (2,), progress_bar=False)
+    assert summary["failed"] == 1 and not (folder / "final.json").exists()  # skipped: the failure would repeat
+    assert summary["trained"] == summary["total"] - 1 and summary["finished"] + summary["failed"] == summary["total"]
+    health = tables.training_health([grid], "smoke", (2,)).iloc[0]
+    assert health["failed"] == 1 and f"{row.name}, seed 2" in health["failed runs"] and "epoch 2, batch 3" in \
+        health["failed runs"]
+    assert health["finished runs"] == summary["total"] - 1
+    assert "1 run(s) failed" in tables.training_health_reading(tables.training_health([grid], "smoke", (2,)))
+
+    stale = {**rec, "fingerprint": {**rec["fingerprint"], "code": "0" * 16, "code_alt": "0" * 16}}
+    (folder / FAILED_NAME).write_text(json.dumps(stale))  # a failure of other code is not today's
+    assert failure(cfg) is None and status(cfg) == "pending"

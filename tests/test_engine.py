@@ -106,6 +106,11 @@ def test_a_nan_loss_stops_naming_epoch_batch_and_part(tmp_path, monkeypatch):
     with pytest.raises(engine.TrainingDiverged, match=r"epoch 1, batch 1: wrt = nan"):
         engine.train(smoke(), tmp_path, progress_bar=False, log=False)
     assert not (tmp_path / "final.json").exists()
+    rec = json.loads((tmp_path / engine.FAILED_NAME).read_text())  # a record for the tables: failed, not pending
+    assert (rec["epoch"], rec["batch"], rec["loss"]) == (1, 1, "wrt = nan") and "code" in rec["fingerprint"]
+    monkeypatch.setattr(training, "total_loss", real)  # the cause fixed: the run trains, the record goes
+    engine.train(smoke(), tmp_path, progress_bar=False, log=False)
+    assert (tmp_path / "final.json").exists() and not (tmp_path / engine.FAILED_NAME).exists()
 
 
 def test_a_corrupt_checkpoint_is_an_error_and_is_left_untouched(tmp_path):

@@ -69,6 +69,9 @@ from .training import TrainingDiverged, _autocast, build_optimizer, lr_factor, s
 from .transforms import make_generator, test_transform, to_tensor
 
 CHECKPOINT_FORMAT = 2
+#: written beside the checkpoint when a run's loss became non-finite (``{"epoch", "batch", "loss", ...}``), so that
+#: tables can say "failed" instead of "pending"; removed when the run finishes
+FAILED_NAME = "failed.json"
 MODEL_FORMAT = "vireid-model-1"  # model.pt: {"format", "sha256", "state_dict"}; plain state dicts (older runs) load too
 
 
@@ -530,9 +533,13 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
                                     to_tensor(data.visible[vi], device), to_tensor(data.infrared[ii], device),
                                     labels, gen, cfg, device, where=f"run {run_dir.name}")
             except TrainingDiverged as e:
+                parts = str(e).split(": ", 1)[-1]
+                with contextlib.suppress(OSError):  # a record for the tables (training health); the error is the news
+                    atomic_write_json(run_dir / FAILED_NAME, {"identity": identity, "epoch": epoch + 1,
+                                                              "batch": b + 1, "loss": parts, "fingerprint": prints})
                 raise TrainingDiverged(
                     f"run {run_dir.name}: the loss became non-finite at epoch {epoch + 1}, batch {b + 1}: "
-                    + str(e).split(": ", 1)[-1]
+                    + parts
                     + f". Lower the learning rate (train.lr={t.lr}) or check the data; the last checkpoint "
                     f"is kept, so the run resumes from it once the cause is fixed."
                 ) from None
@@ -587,6 +594,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     except OSError as e:
         raise _write_failed(final_path, "run result", e.errno, str(e)) from None
     ckpt_path.unlink(missing_ok=True)  # the optimiser state is no longer needed
+    (run_dir / FAILED_NAME).unlink(missing_ok=True)  # an earlier failure of this run no longer holds
     progress.line(f"finished {run_dir.name}: {_fmt(final['headline'])}", log)
     return final
 

@@ -55,10 +55,33 @@ def is_finished(cfg: ExperimentConfig) -> bool:
     return (run_path(cfg) / "final.json").exists() and run_staleness(cfg, run_path(cfg)) is None
 
 
+def failure(cfg: ExperimentConfig) -> dict | None:
+    """The record of the run's loss becoming non-finite (``failed.json``: epoch, batch, loss parts) when today's code
+    and data produced it, in the study's folder or the scratch one; ``None`` otherwise. The failure is deterministic
+    (same code, data and seed), so the grid does not train such a run again: delete the file to retry."""
+    import json
+
+    from . import fingerprint as fp
+    from .engine import FAILED_NAME
+
+    identity = run_identity(cfg)
+    for folder in (runs_dir() / cfg.profile / identity, scratch_runs_dir() / cfg.profile / identity):
+        path = folder / FAILED_NAME
+        if path.exists() and not (folder / "final.json").exists():
+            try:
+                rec = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # unreadable: not a record to act on (the run is tried again)
+            if fp.staleness(rec.get("fingerprint"), fp.fingerprint(cfg)) is None:
+                return rec
+    return None
+
+
 def status(cfg: ExperimentConfig) -> str:
-    """``"finished"``, ``"stale (<what> changed)"`` or ``"pending"``."""
+    """``"finished"``, ``"stale (<what> changed)"``, ``"failed (...)"`` or ``"pending"``."""
     if not (run_path(cfg) / "final.json").exists():
-        return "pending"
+        rec = failure(cfg)
+        return f"failed (non-finite loss at epoch {rec['epoch']}, batch {rec['batch']})" if rec else "pending"
     why = run_staleness(cfg, run_path(cfg))
     return "finished" if why is None else f"stale ({why} changed)"
 
@@ -211,8 +234,10 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     Finished runs are skipped, interrupted ones resume. With ``budget_minutes``, no new run starts after
     that time (runs in flight finish; 0 trains nothing): call again to continue, e.g. in the next
     ``make reproduce``. A run that fails (e.g. diverges) does not stop the others: once they are done,
-    :class:`GridRunsFailed` names every failed run and its error (their checkpoints are kept).
-    Returns counts: ``{"total", "finished", "trained", "pending"}``.
+    :class:`GridRunsFailed` names every failed run and its error (their checkpoints are kept). A run whose loss
+    became non-finite leaves ``failed.json`` (:func:`failure`) and is skipped by later calls, as the failure would
+    repeat with the same code and data (delete the file to retry).
+    Returns counts: ``{"total", "finished", "trained", "pending", "failed"}`` (failed: skipped for that reason).
     """
     import multiprocessing as mp
     import time
@@ -222,12 +247,19 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
 
     todo_all = shard(unique_runs(grid_runs(grids, profile, seeds, data_root)), shard_index, shard_count)
     todo = [c for c in todo_all if not is_finished(c)]
+    failed_now = [failure(c) is not None for c in todo]
+    failed_before = [c for c, f in zip(todo, failed_now, strict=True) if f]
+    todo = [c for c, f in zip(todo, failed_now, strict=True) if not f]
+    for c in failed_before:
+        progress.line(f"  skipped {c.name} (seed {c.seed}): its loss became non-finite with today's code and data "
+                      f"(failed.json in run folder {run_identity(c)}; delete it to train the run again)", True)
     if todo:  # the synthetic pretraining that runs start from goes first (else workers would wait for it)
         from .pretraining import pretraining_config
 
         pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo if c.model.synthetic_pretrain_ids])
         todo = [c for c in pre if not is_finished(c)] + todo
-    summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo), "trained": 0, "pending": len(todo)}
+    summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo) - len(failed_before), "trained": 0,
+               "pending": len(todo), "failed": len(failed_before)}
     if not todo:
         return summary
     t0 = time.perf_counter()

@@ -96,7 +96,12 @@ def _health(root: Path) -> str:
             "(counted per grid) diverged on the way (a later epoch's mean loss above twice the first epoch's)")
     if len(bad):
         text += ": " + "; ".join(f"{g}: {w}" for g, w in zip(bad["grid"], bad["diverged runs"], strict=True))
-    return text + ". They are kept in every table and test (notebooks 05 and 06 list them)."
+    text += ". They are kept in every table and test (notebooks 05 and 06 list them)."
+    n_failed = int(t["failed"].sum()) if "failed" in t.columns else 0
+    if n_failed:
+        text += (f" {n_failed} run(s) failed (the loss became non-finite): they have no result and are missing from "
+                 "the tables; notebooks 05 and 06 name them.")
+    return text
 
 
 def check_provenance(specs: Sequence, profile: str, root: Path | None = None) -> None:

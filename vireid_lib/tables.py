@@ -222,35 +222,46 @@ def training_health(grids: Sequence[str], profile: str, seeds: tuple[int, ...] |
     the first epoch's, the loss part that grew most, and the run's rank-1. Diverged runs stay in every table and
     test: dropping them would choose runs by their outcome."""
     from .engine import run_identity
-    from .experiments import grid_runs, load_result
+    from .experiments import failure, grid_runs, load_result
 
     out = []
     for grid in grids:
-        seen, bad = set(), []
+        seen, bad, failed = set(), [], []
         for row, seed, cfg in grid_runs([grid], profile, seeds, data_root):
             res = load_result(cfg)
             run = run_identity(cfg)
-            if res is None or res["stale"] or run in seen:
+            if run in seen:
+                continue
+            if res is None or res["stale"]:
+                rec = failure(cfg)
+                if rec is not None:
+                    seen.add(run)
+                    failed.append(f"{row.name}, seed {seed} ({run}): non-finite loss at epoch {rec['epoch']}, batch "
+                                  f"{rec['batch']} ({rec['loss']})")
                 continue
             seen.add(run)
             d = res["diverged"]
             if d:
                 bad.append(f"{row.name}, seed {seed} ({run}): epoch {d['epoch']}, mean loss {d['loss']:.4g} against "
                            f"{d['first']:.3g} in epoch 1 (mostly {d['part']}), rank-1 {res['headline']['R1']:.2f} %")
-        out.append({"grid": grid, "finished runs": len(seen), "diverged": len(bad), "diverged runs": "; ".join(bad)})
-    return pd.DataFrame(out, columns=["grid", "finished runs", "diverged", "diverged runs"])
+        out.append({"grid": grid, "finished runs": len(seen) - len(failed), "diverged": len(bad),
+                    "diverged runs": "; ".join(bad), "failed": len(failed), "failed runs": "; ".join(failed)})
+    return pd.DataFrame(out, columns=["grid", "finished runs", "diverged", "diverged runs", "failed", "failed runs"])
 
 
 def training_health_reading(health: pd.DataFrame) -> str:
-    """One sentence on a :func:`training_health` table."""
+    """One sentence (two with failed runs) on a :func:`training_health` table."""
+    n_failed = int(health["failed"].sum()) if "failed" in health.columns and len(health) else 0
+    failed = (f" {n_failed} run(s) failed: the loss became non-finite, so they have no result and are missing from the "
+              "tables (the grid does not retrain them: the failure would repeat)." if n_failed else "")
     if not len(health) or not health["finished runs"].sum():
-        return "No run of these grids has finished yet."
+        return "No run of these grids has finished yet." + failed
     n_bad = int(health["diverged"].sum())
     grids = ", ".join(health.loc[health["diverged"] > 0, "grid"])
     return (f"{n_bad} of the {int(health['finished runs'].sum())} finished runs (counted per grid) diverged: a later "
             f"epoch's mean loss above twice the first epoch's" + (f" (in {grids})" if n_bad else "") + ". Diverged "
             "runs are kept in every table and test, as the method's behaviour under this profile; dropping them "
-            "would choose runs by their outcome.")
+            "would choose runs by their outcome." + failed)
 
 
 def theta_curves(profile: str, seeds: tuple[int, ...] | None = None, data_root: str | None = None) -> pd.DataFrame:
