@@ -79,7 +79,7 @@ def test_a_killed_grid_restarts_where_it_stopped_with_the_same_numbers(tmp_path)
 @pytest.mark.slow
 def test_two_workers_train_a_grid_and_a_finished_grid_trains_nothing():
     s = run_grid(["table3"], "smoke", (5,), workers=2, progress_bar=False)
-    assert s == {"total": 5, "finished": 5, "trained": 5, "pending": 0}
+    assert s == {"total": 5, "finished": 5, "trained": 5, "pending": 0, "failed": 0}
     assert all(load_result(c) for c in unique_runs(grid_runs(["table3"], "smoke", (5,))))
     assert run_grid(["table3"], "smoke", (5,), progress_bar=False)["trained"] == 0
 
@@ -136,7 +136,7 @@ def test_a_failed_run_does_not_stop_the_grid_and_is_named_at_the_end(monkeypatch
     monkeypatch.setattr(experiments, "run", run_or_diverge)
     with pytest.raises(experiments.GridRunsFailed, match=rf"(?s)1 run\(s\) of table4 failed.*{doomed}.*wrt = nan") as e:
         run_grid(["table4"], "smoke", (9,), progress_bar=False)
-    assert e.value.summary == {"total": 5, "finished": 4, "trained": 4, "pending": 1}
+    assert e.value.summary == {"total": 5, "finished": 4, "trained": 4, "pending": 1, "failed": 0}
     assert [load_result(c) is not None for c in configs] == [True, False, True, True, True]
 
 

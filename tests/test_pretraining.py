@@ -6,8 +6,8 @@ import torch
 from vireid_lib import engine
 from vireid_lib.config import ConfigError, experiment_config
 from vireid_lib.engine import run_identity
-from vireid_lib.experiments import run
-from vireid_lib.pretraining import pretrained_backbone, pretraining_config
+from vireid_lib.experiments import pretrained_backbone, run
+from vireid_lib.pretraining import pretraining_config
 
 
 def _cfg(**extra):

@@ -341,15 +341,22 @@ def compiled_forward(model: VIReIDNet, cfg: ExperimentConfig, log: bool = True):
 
 
 def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: bool = True,
-          stop_after_batches: int | None = None) -> dict:
+          stop_after_batches: int | None = None,
+          backbone: tuple[dict[str, torch.Tensor], str] | None = None) -> dict:
     """Train (or resume, or return the finished result of) the run in ``run_dir``; returns ``final.json``.
 
     A finished run whose fingerprint (:mod:`vireid_lib.fingerprint`) differs from today's is stale: trained again
     (code or training data changed; the old result is kept under ``stale/``) or evaluated again with its trained
     model (test data changed). ``stop_after_batches`` stops early after that many batches in this call, without
-    finishing the run (used by tests to simulate an interruption at an exact point).
+    finishing the run (used by tests to simulate an interruption at an exact point). ``backbone``: the weights the
+    backbone starts from and the identity of the run they come from, for a configuration with synthetic pretraining
+    (:mod:`vireid_lib.pretraining`; :func:`vireid_lib.experiments.run` passes them).
     """
     cfg.validate()  # every setting in range, before anything is read or written
+    if cfg.model.synthetic_pretrain_ids and backbone is None:
+        raise ValueError(f"{cfg.name} starts from a synthetic pretraining (model.synthetic_pretrain_ids = "
+                         f"{cfg.model.synthetic_pretrain_ids}): train it with vireid_lib.experiments.run, which "
+                         f"trains or reads the pretraining first, or pass backbone=")
     run_dir = Path(run_dir)
     final_path = run_dir / "final.json"
     if final_path.exists() and run_staleness(cfg, run_dir) is None:
@@ -370,7 +377,7 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
             if why == "test data" and (run_dir / "model.pt").exists():
                 return _reevaluate(cfg, run_dir, log)
             _set_aside(run_dir, why, log)
-        return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches, data)
+        return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches, data, backbone)
 
 
 def read_final(path: Path) -> dict:
@@ -445,7 +452,8 @@ def _run_lock(run_dir: Path, log: bool):
 
 
 def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_bar: bool, log: bool,
-                  stop_after_batches: int | None, data: TrainData | None = None) -> dict:
+                  stop_after_batches: int | None, data: TrainData | None = None,
+                  backbone: tuple[dict[str, torch.Tensor], str] | None = None) -> dict:
     final_path = run_dir / "final.json"
     cfg_path = run_dir / "config.json"
     if cfg_path.exists():
@@ -466,10 +474,8 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     n_batches = min(len(sampler), t.max_batches) if t.max_batches else len(sampler)
     model = build_model(cfg.model, data.num_classes, cfg.data.height, cfg.data.width).to(device)
     pretrained_from = None
-    if cfg.model.synthetic_pretrain_ids:  # the backbone starts from a synthetic pretraining (a checkpoint overrides it)
-        from .pretraining import pretrained_backbone
-
-        weights, pretrained_from = pretrained_backbone(cfg, log)
+    if backbone is not None:  # the backbone starts from a synthetic pretraining (a checkpoint overrides it)
+        weights, pretrained_from = backbone
         model.backbone.load_state_dict(weights)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)

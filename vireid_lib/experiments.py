@@ -87,8 +87,24 @@ def status(cfg: ExperimentConfig) -> str:
 
 
 def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> dict:
-    """Train the run of ``cfg`` (or resume it, or return its finished result): its ``final.json`` content."""
-    return train(cfg, run_path(cfg), progress_bar=progress_bar, log=log)
+    """Train the run of ``cfg`` (or resume it, or return its finished result): its ``final.json`` content. With
+    synthetic pretraining, the pretraining run is trained (or read) first (:func:`pretrained_backbone`)."""
+    path = run_path(cfg)
+    if (path / "final.json").exists() and run_staleness(cfg, path) is None:
+        return read_final(path / "final.json")
+    backbone = pretrained_backbone(cfg, log) if cfg.model.synthetic_pretrain_ids else None
+    return train(cfg, path, progress_bar=progress_bar, log=log, backbone=backbone)
+
+
+def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict, str]:
+    """The backbone weights ``cfg`` starts from (:mod:`vireid_lib.pretraining`), and the identity of the run they
+    come from. Trains that run first when it has not finished (it waits if another process is training it)."""
+    from .pretraining import pretraining_config
+
+    pre = pretraining_config(cfg)
+    run(pre, progress_bar=False, log=log)
+    model = load_model(pre, run_path(pre))
+    return model.backbone.state_dict(), run_identity(pre)
 
 
 def load_result(cfg: ExperimentConfig) -> dict | None:

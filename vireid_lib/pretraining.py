@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from .config import ExperimentConfig, data_config, experiment_config
 
 #: the pretraining world's seed, relative to the study's world (seed + 1: other people, other places)
@@ -47,15 +45,3 @@ def pretraining_config(cfg: ExperimentConfig) -> ExperimentConfig:
     pre = dataclasses.replace(pre, data=dataclasses.replace(pre.data, root=None, synthetic=world))
     pre.validate()
     return pre
-
-
-def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict[str, torch.Tensor], str]:
-    """The backbone weights ``cfg`` starts from, and the identity of the run they come from. Trains that run first
-    when it has not finished (it waits if another process is training it)."""
-    from .engine import load_model, run_identity
-    from .experiments import run, run_path
-
-    pre = pretraining_config(cfg)
-    run(pre, progress_bar=False, log=log)
-    model = load_model(pre, run_path(pre))
-    return model.backbone.state_dict(), run_identity(pre)
