@@ -52,10 +52,13 @@ def test_the_pretraining_is_the_baseline_on_a_disjoint_world_shared_by_every_see
 
 def test_a_run_starts_from_the_pretrained_backbone_and_records_which(monkeypatch):
     first: dict[int, dict] = {}  # each model's backbone when its first training step starts
+    models = []  # kept alive, so that no two models share an id()
     real = engine.train_step
 
     def spy(model, *a, **k):
-        first.setdefault(id(model), {n: v.detach().clone() for n, v in model.backbone.state_dict().items()})
+        if id(model) not in first:
+            models.append(model)
+            first[id(model)] = {n: v.detach().clone() for n, v in model.backbone.state_dict().items()}
         return real(model, *a, **k)
 
     monkeypatch.setattr(engine, "train_step", spy)
@@ -68,3 +71,18 @@ def test_a_run_starts_from_the_pretrained_backbone_and_records_which(monkeypatch
     for name, value in weights.items():
         torch.testing.assert_close(start[name], value, rtol=0, atol=0)
     assert any(not torch.equal(v, weights[n]) for n, v in list(first.values())[0].items())  # not the random start
+
+
+def test_a_grid_trains_the_pretraining_first_and_counts_it(monkeypatch):
+    from vireid_lib import config
+    from vireid_lib.experiments import grid_runs, load_result, run_grid, unique_runs
+
+    smoke = {**config.EXPERIMENT_PROFILES["smoke"], "by_dataset": {"regdb": {"model.synthetic_pretrain_ids": 8}}}
+    monkeypatch.setitem(config.EXPERIMENT_PROFILES, "smoke", smoke)
+    runs = unique_runs(grid_runs(["regdb_baseline"], "smoke", (0,)))
+    assert runs and all(c.model.synthetic_pretrain_ids == 8 for c in runs)
+    s = run_grid(["regdb_baseline"], "smoke", (0,), progress_bar=False)
+    assert s == {"total": len(runs) + 1, "finished": len(runs) + 1, "trained": len(runs) + 1, "pending": 0, "failed": 0}
+    pre = run_identity(pretraining_config(runs[0]))
+    assert all(load_result(c)["pretrained_from"] == pre for c in runs)
+    assert run_grid(["regdb_baseline"], "smoke", (0,), progress_bar=False)["trained"] == 0

@@ -68,12 +68,13 @@ def _experiment(args):
 
 def _cmd_train(args) -> None:
     from .engine import train
-    from .experiments import run_path
+    from .experiments import pretrained_backbone, run_path
 
     cfg = _experiment(args)
     run_dir = args.run_dir or run_path(cfg)
     print(f"run folder: {run_dir}")
-    final = train(cfg, run_dir, progress_bar=not args.quiet)
+    backbone = pretrained_backbone(cfg, log=True) if cfg.model.synthetic_pretrain_ids else None
+    final = train(cfg, run_dir, progress_bar=not args.quiet, backbone=backbone)
     print(json.dumps(final["headline"], indent=1))
 
 

@@ -57,15 +57,20 @@ def is_finished(cfg: ExperimentConfig) -> bool:
 
 def failure(cfg: ExperimentConfig) -> dict | None:
     """The record of the run's loss becoming non-finite (``failed.json``: epoch, batch, loss parts) when today's code
-    and data produced it, in the study's folder or the scratch one; ``None`` otherwise. The failure is deterministic
-    (same code, data and seed), so the grid does not train such a run again: delete the file to retry."""
+    and data produced it, in the study's folder (and, outside the study's own run, the scratch one); ``None``
+    otherwise. With the same code, data and seed (and, on a CPU, the same thread count and kernels) the failure
+    repeats, so the grid does not train such a run again: delete the file to retry."""
     import json
 
     from . import fingerprint as fp
     from .engine import FAILED_NAME
+    from .paths import study_run
 
     identity = run_identity(cfg)
-    for folder in (runs_dir() / cfg.profile / identity, scratch_runs_dir() / cfg.profile / identity):
+    folders = [runs_dir() / cfg.profile / identity]
+    if not study_run():  # a learner's git-ignored scratch failures never steer the study's own grid
+        folders.append(scratch_runs_dir() / cfg.profile / identity)
+    for folder in folders:
         path = folder / FAILED_NAME
         if path.exists() and not (folder / "final.json").exists():
             try:
@@ -154,7 +159,8 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
             committed = read_final(path / "final.json")
             # CPU results depend on the number of threads (reduction order): retrain with the committed run's
             with _num_threads(committed.get("provenance", {}).get("threads", 0)):
-                again = train(cfg, scratch, progress_bar=progress_bar)
+                again = train(cfg, scratch, progress_bar=progress_bar,
+                              backbone=pretrained_backbone(cfg) if cfg.model.synthetic_pretrain_ids else None)
             _warn_if_different(committed, again, path)
             with atomic_path(path / "model.pt", suffix=".pt") as tmp:
                 shutil.copyfile(scratch / "model.pt", tmp)
@@ -262,6 +268,11 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     from . import progress
 
     todo_all = shard(unique_runs(grid_runs(grids, profile, seeds, data_root)), shard_index, shard_count)
+    if any(c.model.synthetic_pretrain_ids for c in todo_all):  # the pretraining runs start from goes first (in the
+        from .pretraining import pretraining_config  # counts too), else the first of them would train it inline
+
+        todo_all = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids]
+                               + [(None, 0, c) for c in todo_all])
     todo = [c for c in todo_all if not is_finished(c)]
     failed_now = [failure(c) is not None for c in todo]
     failed_before = [c for c, f in zip(todo, failed_now, strict=True) if f]
@@ -269,11 +280,6 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     for c in failed_before:
         progress.line(f"  skipped {c.name} (seed {c.seed}): its loss became non-finite with today's code and data "
                       f"(failed.json in run folder {run_identity(c)}; delete it to train the run again)", True)
-    if todo:  # the synthetic pretraining that runs start from goes first (else workers would wait for it)
-        from .pretraining import pretraining_config
-
-        pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo if c.model.synthetic_pretrain_ids])
-        todo = [c for c in pre if not is_finished(c)] + todo
     summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo) - len(failed_before), "trained": 0,
                "pending": len(todo), "failed": len(failed_before)}
     if not todo:

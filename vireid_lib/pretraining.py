@@ -40,7 +40,8 @@ def pretraining_config(cfg: ExperimentConfig) -> ExperimentConfig:
     baseline = rows("table1")[0]
     pre = experiment_config(cfg.profile, name=f"Pretraining: synthetic RegDB, {n} ids", seed=0, **{
         **baseline.overrides, "data.dataset": "regdb", "data.regdb_trial": 1, "train.eval_every": 0,
-        "model.synthetic_pretrain_ids": 0, "model.depth": cfg.model.depth, "model.width": cfg.model.width})
+        "model.synthetic_pretrain_ids": 0, "model.pretrained": False, "model.depth": cfg.model.depth,
+        "model.width": cfg.model.width})
     world = dataclasses.replace(spec, seed=spec.seed + WORLD_OFFSET, regdb_ids=n)
     pre = dataclasses.replace(pre, data=dataclasses.replace(pre.data, root=None, synthetic=world))
     pre.validate()
