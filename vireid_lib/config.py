@@ -457,7 +457,10 @@ class ExperimentConfig:
         return d
 
     def with_overrides(self, **dotted: Any) -> ExperimentConfig:
-        """``cfg.with_overrides(**{"loss.theta1": 0.4, "model.fusion_layers": (1, 2)})``."""
+        """``cfg.with_overrides(**{"loss.theta1": 0.4, "model.fusion_layers": (1, 2)})``. Only these fields change:
+        a profile's per-dataset defaults (``EXPERIMENT_PROFILES[p]["by_dataset"]``, e.g. the cpu profile's synthetic
+        pretraining for RegDB) are applied by :func:`experiment_config`, so switch datasets there
+        (``experiment_config("cpu", **{"data.dataset": "regdb"})``), not here."""
         return apply_overrides(self, dotted)
 
 
