@@ -89,3 +89,96 @@ def test_a_grid_trains_the_pretraining_first_and_counts_it(monkeypatch):
     pre = run_identity(pretraining_config(runs[0]))
     assert all(load_result(c)["pretrained_from"] == pre for c in runs)
     assert run_grid(["regdb_baseline"], "smoke", (0,), progress_bar=False)["trained"] == 0
+
+
+def _replace(path, data: bytes) -> None:
+    """Write ``data`` in ``path``'s place as the library and git do: a new file renamed over the old one."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def test_a_run_is_stale_when_the_pretraining_it_started_from_changed_and_fresh_once_retrained():
+    import io
+
+    from vireid_lib import fingerprint as fp
+    from vireid_lib.experiments import run_path, status
+
+    c = _cfg(**{"model.synthetic_pretrain_ids": 12})  # its own pretraining: this test changes its weights
+    res = run(c, progress_bar=False, log=False)
+    pre = pretraining_config(c)
+    model = run_path(pre) / "model.pt"
+    original = model.read_bytes()
+    rec = res["fingerprint"]["pretraining"]
+    assert rec["identity"] == run_identity(pre) and rec["weights"] == fp.weights_digest(model) is not None
+    assert status(c) == "finished"
+    # other weights in the pretraining's place, as if deleted and trained again on another CPU: same code, same data
+    saved = torch.load(model, weights_only=True)
+    name = next(k for k, v in saved["state_dict"].items() if v.is_floating_point())
+    saved["state_dict"][name] = saved["state_dict"][name] + 0.01
+    saved["sha256"] = engine.state_digest(saved["state_dict"])
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    _replace(model, buf.getvalue())
+    assert status(pre) == "finished"  # the pretraining itself is still today's run
+    assert status(c) == "stale (pretraining changed)"
+    again = run(c, progress_bar=False, log=False)  # trained again, from the weights now in place
+    assert again["fingerprint"]["pretraining"]["weights"] == saved["sha256"] != rec["weights"]
+    assert status(c) == "finished" and list((run_path(c) / "stale").iterdir())  # the old result set aside
+    _replace(model, original)
+    assert status(c) == "stale (pretraining changed)"
+
+
+def test_staleness_compares_the_pretraining_as_it_compares_the_code():
+    from vireid_lib.fingerprint import staleness
+
+    pre = {"identity": "p", "code": "a", "code_alt": "b", "train_data": "t", "weights": "w"}
+    now = {"code": "c", "code_alt": "d", "train_data": "x", "test_data": "y", "pretraining": pre}
+    assert staleness(now, now) is None
+    assert staleness({k: v for k, v in now.items() if k != "pretraining"}, now) == "pretraining"  # before it existed
+    assert staleness({**now, "pretraining": {**pre, "code": "z"}}, now) is None  # one grid agrees: the same code
+    for key in ("identity", "train_data", "weights"):
+        assert staleness({**now, "pretraining": {**pre, key: "z"}}, now) == "pretraining"
+    assert staleness({**now, "pretraining": {**pre, "code": "z", "code_alt": "z"}}, now) == "pretraining"
+    assert staleness({**now, "code": "z", "code_alt": "z"}, now) == "code"  # its own code first
+
+
+def test_a_failed_pretraining_is_not_trained_again_by_each_run_that_starts_from_it(monkeypatch):
+    import json
+
+    from vireid_lib import fingerprint as fp
+    from vireid_lib.errors import VireidError
+    from vireid_lib.experiments import run_path
+
+    c = _cfg(**{"model.synthetic_pretrain_ids": 16})
+    pre = pretraining_config(c)
+    folder = run_path(pre)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / engine.FAILED_NAME).write_text(json.dumps(
+        {"epoch": 2, "batch": 3, "loss": {"total": float("nan")}, "fingerprint": fp.fingerprint(pre)}))
+    monkeypatch.setattr(engine, "train_step", lambda *a, **k: pytest.fail("trained the failed pretraining again"))
+    with pytest.raises(VireidError, match="non-finite at epoch 2, batch 3.*delete failed.json"):
+        run(c, progress_bar=False, log=False)
+
+
+def test_a_run_whose_test_data_alone_changed_is_evaluated_again_without_its_pretraining(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from vireid_lib.experiments import run_path
+
+    c = _cfg()
+    run(c, progress_bar=False, log=False)
+    copy = tmp_path / "run"
+    shutil.copytree(run_path(c), copy, ignore=shutil.ignore_patterns("stale"))
+    final = json.loads((copy / "final.json").read_text())
+    today = final["fingerprint"]["test_data"]
+    final["fingerprint"]["test_data"] = "0" * 16  # evaluated on other test data
+    (copy / "final.json").write_text(json.dumps(final))
+    monkeypatch.setattr(engine, "train_step", lambda *a, **k: pytest.fail("trained instead of evaluated"))
+    again = engine.train(c, copy, progress_bar=False, log=False, backbone=None)
+    assert again["fingerprint"]["test_data"] == today and again["reevaluated"]["fingerprint"]["test_data"] == "0" * 16
+    with pytest.raises(ValueError, match="starts from a synthetic pretraining"):
+        engine.train(c, tmp_path / "new", progress_bar=False, log=False, backbone=None)  # training needs it

@@ -353,14 +353,14 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
     (:mod:`vireid_lib.pretraining`; :func:`vireid_lib.experiments.run` passes them).
     """
     cfg.validate()  # every setting in range, before anything is read or written
-    if cfg.model.synthetic_pretrain_ids and backbone is None:
-        raise ValueError(f"{cfg.name} starts from a synthetic pretraining (model.synthetic_pretrain_ids = "
-                         f"{cfg.model.synthetic_pretrain_ids}): train it with vireid_lib.experiments.run, which "
-                         f"trains or reads the pretraining first, or pass backbone=")
     run_dir = Path(run_dir)
     final_path = run_dir / "final.json"
     if final_path.exists() and run_staleness(cfg, run_dir) is None:
         return read_final(final_path)
+    if cfg.model.synthetic_pretrain_ids and backbone is None and not _reevaluation_only(cfg, run_dir):
+        raise ValueError(f"{cfg.name} starts from a synthetic pretraining (model.synthetic_pretrain_ids = "
+                         f"{cfg.model.synthetic_pretrain_ids}): train it with vireid_lib.experiments.run, which "
+                         f"trains or reads the pretraining first, or pass backbone=")
     identity = run_identity(cfg)
     data = None if final_path.exists() else prepare_data(cfg, verbose=log)  # the data checked before the run folder
     try:
@@ -378,6 +378,13 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
                 return _reevaluate(cfg, run_dir, log)
             _set_aside(run_dir, why, log)
         return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches, data, backbone)
+
+
+def _reevaluation_only(cfg: ExperimentConfig, run_dir: Path) -> bool:
+    """The run has finished and only its test data changed: it is evaluated again with its trained model, not
+    trained (so it needs no pretrained backbone)."""
+    return ((run_dir / "final.json").exists() and (run_dir / "model.pt").exists()
+            and run_staleness(cfg, run_dir) == "test data")
 
 
 def read_final(path: Path) -> dict:
@@ -487,7 +494,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     start_epoch, start_batch, acc = 0, 0, {}
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, identity)
-        if fp.staleness(state.get("fingerprint"), prints) in ("code", "train data"):
+        if fp.staleness(state.get("fingerprint"), prints) in ("code", "pretraining", "train data"):
             stale = ckpt_path.with_name("checkpoint.stale.pt")
             os.replace(ckpt_path, stale)
             progress.line(f"{run_dir.name}: the checkpoint was written by other code or data than today's; moved "

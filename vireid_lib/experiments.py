@@ -95,9 +95,11 @@ def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> d
     """Train the run of ``cfg`` (or resume it, or return its finished result): its ``final.json`` content. With
     synthetic pretraining, the pretraining run is trained (or read) first (:func:`pretrained_backbone`)."""
     path = run_path(cfg)
-    if (path / "final.json").exists() and run_staleness(cfg, path) is None:
+    why = run_staleness(cfg, path) if (path / "final.json").exists() else "unfinished"
+    if why is None:
         return read_final(path / "final.json")
-    backbone = pretrained_backbone(cfg, log) if cfg.model.synthetic_pretrain_ids else None
+    reevaluate = why == "test data" and (path / "model.pt").exists()  # evaluated again, not trained: no backbone
+    backbone = pretrained_backbone(cfg, log) if cfg.model.synthetic_pretrain_ids and not reevaluate else None
     return train(cfg, path, progress_bar=progress_bar, log=log, backbone=backbone)
 
 
@@ -107,6 +109,11 @@ def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict,
     from .pretraining import pretraining_config
 
     pre = pretraining_config(cfg)
+    rec = failure(pre)
+    if rec is not None:  # training it again would repeat the failure, once per run that starts from it
+        raise VireidError(f"{cfg.name} starts from the synthetic pretraining {pre.name} (run {run_identity(pre)}), "
+                          f"whose loss became non-finite at epoch {rec['epoch']}, batch {rec['batch']} with today's "
+                          f"code and data; fix the cause, or delete failed.json in its run folder to retry")
     run(pre, progress_bar=False, log=log)
     model = load_model(pre, run_path(pre))
     return model.backbone.state_dict(), run_identity(pre)

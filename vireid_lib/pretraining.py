@@ -14,7 +14,9 @@ One pretraining per profile and world, as one set of ImageNet weights: Table 1's
 the study like any other (resumable, fingerprinted, its folder under ``results/runs/``); its weights are committed
 with the showcased ones (:func:`vireid_lib.experiments.showcased_runs`), so that a RegDB run retrained on another
 machine starts from the same backbone. A run records the pretraining run it started from (``final.json``:
-``pretrained_from``).
+``pretrained_from``), and its fingerprint includes the pretraining's (identity, code, training data and the sha256
+of its weights: :func:`vireid_lib.fingerprint.pretraining_fingerprint`), so that a changed pretraining makes every
+run that started from it stale.
 """
 
 from __future__ import annotations
