@@ -83,6 +83,27 @@ def test_a_model_saved_under_another_weight_reading_does_not_load_silently():
         learned.load_state_dict(free.state_dict())
 
 
+def test_a_run_saved_under_another_weight_reading_names_the_reading_that_loads_it(tmp_path):
+    import dataclasses
+    import json
+
+    from vireid_lib import engine
+    from vireid_lib.config import experiment_config
+    from vireid_lib.errors import CheckpointError
+
+    cfg = experiment_config("smoke", **{"model.fusion_layers": (1, 2)})
+    free_cfg = cfg.with_overrides(**{"model.fusion_weights": "free"})
+    h, w = cfg.data.height, cfg.data.width
+    free = VIReIDNet(dataclasses.replace(free_cfg.model, pretrained=False), 5, h, w)
+    weights = free.state_dict()
+    torch.save({"format": engine.MODEL_FORMAT, "sha256": engine.state_digest(weights), "state_dict": weights},
+               tmp_path / "model.pt")
+    (tmp_path / "final.json").write_text(json.dumps({"num_classes": 5}))
+    with pytest.raises(CheckpointError, match="'free' reading.*model.fusion_weights='free'"):
+        engine.load_model(cfg, tmp_path)
+    assert engine.load_model(free_cfg, tmp_path).fusion.mode == "free"  # as the message says
+
+
 def test_gem_is_the_generalised_mean():
     x = torch.rand(3, 5, 4, 2)
     torch.testing.assert_close(gem(x, 3.0), (x.pow(3).mean((2, 3))).pow(1 / 3))

@@ -182,3 +182,22 @@ def test_a_run_whose_test_data_alone_changed_is_evaluated_again_without_its_pret
     assert again["fingerprint"]["test_data"] == today and again["reevaluated"]["fingerprint"]["test_data"] == "0" * 16
     with pytest.raises(ValueError, match="starts from a synthetic pretraining"):
         engine.train(c, tmp_path / "new", progress_bar=False, log=False, backbone=None)  # training needs it
+
+
+def test_shards_need_the_pretraining_trained_once_beforehand(monkeypatch):
+    from vireid_lib import config
+    from vireid_lib.errors import VireidError
+    from vireid_lib.experiments import grid_runs, is_finished, run_grid, unique_runs
+
+    smoke = {**config.EXPERIMENT_PROFILES["smoke"], "by_dataset": {"regdb": {"model.synthetic_pretrain_ids": 20}}}
+    monkeypatch.setitem(config.EXPERIMENT_PROFILES, "smoke", smoke)
+    pre = pretraining_config(unique_runs(grid_runs(["regdb_baseline"], "smoke", (0,)))[0])
+    assert not is_finished(pre)
+    with pytest.raises(VireidError, match="--pretraining-only.*different weights"):
+        run_grid(["regdb_baseline"], "smoke", (0,), shard_index=1, shard_count=2, progress_bar=False)
+    s = run_grid(["regdb_baseline"], "smoke", (0,), shard_count=2, progress_bar=False, pretraining_only=True)
+    assert (s["total"], s["trained"]) == (1, 1) and is_finished(pre)
+    monkeypatch.setattr(engine, "train_step", lambda *a, **k: pytest.fail("trained a run"))
+    s = run_grid(["regdb_baseline"], "smoke", (0,), shard_index=1, shard_count=2, progress_bar=False,
+                 budget_minutes=0)  # now the shard starts (a budget of 0 trains nothing); the pretraining counts
+    assert s["finished"] >= 1 and s["trained"] == 0

@@ -112,7 +112,7 @@ def _cmd_grid(args) -> None:
     except ValueError:
         raise VireidError(f"--seeds expects comma-separated integers, e.g. 0,1,2, got {args.seeds!r}") from None
     summary = run_grid(grids, args.profile, seeds, i, n, args.workers, args.budget_minutes, args.data_root,
-                       progress_bar=not args.quiet)
+                       progress_bar=not args.quiet, pretraining_only=args.pretraining_only)
     print(json.dumps(summary))
 
 
@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--data-root", default=None,
                     help="a real SYSU-MM01 folder for the SYSU grids "
                          "(Table 5, RegDB, reads $VIREID_REGDB_ROOT or data/RegDB)")
+    gr.add_argument("--pretraining-only", action="store_true",
+                    help="train only the synthetic pretraining these grids' runs start from (once, before shards)")
     gr.add_argument("--quiet", action="store_true")
     gr.set_defaults(fn=_cmd_grid)
     rl = sub.add_parser("realism", help="hand-crafted baselines on the synthetic world beside the published "

@@ -639,6 +639,15 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
                                   f"was saved (the disk or a copy changed its bytes); not loaded. {again}")
     else:
         weights = saved  # a plain state dict (runs finished before checksums existed)
+    names, expected = set(weights or {}), set(model.state_dict())
+    for saved_as, reading in ((".weights.", "free"), (".weight_logits.", "learned")):
+        if any(saved_as in k for k in names - expected) and not any(saved_as in k for k in expected):
+            raise CheckpointError(
+                f"{path} holds fusion weights of the {reading!r} reading (parameters named '*{saved_as}*'), and this "
+                f"configuration reads them as {cfg.model.fusion_weights!r} (model.fusion_weights; the default became "
+                f"'learned', softmax-normalised, after runs of the other reading were trained). Load it with "
+                f"model.fusion_weights={reading!r} (e.g. --set model.fusion_weights={reading}), or train the run "
+                f"again") from None
     try:
         model.load_state_dict(weights)
     except Exception as e:

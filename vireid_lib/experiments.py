@@ -257,7 +257,7 @@ def _run_one(cfg: ExperimentConfig) -> tuple[str, dict]:
 
 def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | None = None,
              shard_index: int = 0, shard_count: int = 1, workers: int = 1, budget_minutes: float | None = None,
-             data_root: str | None = None, progress_bar: bool = True) -> dict:
+             data_root: str | None = None, progress_bar: bool = True, pretraining_only: bool = False) -> dict:
     """Train every run of ``grids`` that has not finished (this shard's slice), ``workers`` at a time.
 
     Finished runs are skipped, interrupted ones resume. With ``budget_minutes``, no new run starts after
@@ -267,17 +267,35 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     became non-finite leaves ``failed.json`` (:func:`failure`) and is skipped by later calls, as the failure would
     repeat with the same code and data (delete the file to retry).
     Returns counts: ``{"total", "finished", "trained", "pending", "failed"}`` (failed: skipped for that reason).
+
+    Runs that start from a synthetic pretraining (:mod:`vireid_lib.pretraining`) have it trained first, as a run of
+    the grid. With shards (``shard_count`` > 1, e.g. on several machines) it must be trained once beforehand
+    (``pretraining_only=True``, ``vireid grid ... --pretraining-only``) and its folder shared: each shard would
+    otherwise train its own copy, and another CPU's copy has other weights, which makes the runs trained from it
+    stale wherever the first copy is (:func:`vireid_lib.fingerprint.pretraining_fingerprint`).
     """
     import multiprocessing as mp
     import time
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from . import progress
+    from .pretraining import pretraining_config
 
-    todo_all = shard(unique_runs(grid_runs(grids, profile, seeds, data_root)), shard_index, shard_count)
-    if any(c.model.synthetic_pretrain_ids for c in todo_all):  # the pretraining runs start from goes first (in the
-        from .pretraining import pretraining_config  # counts too), else the first of them would train it inline
-
+    todo_all = unique_runs(grid_runs(grids, profile, seeds, data_root))
+    pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids])
+    if pretraining_only:
+        todo_all = pre
+    else:
+        todo_all = shard(todo_all, shard_index, shard_count)
+        if shard_count > 1 and (missing := [p for p in pre if not is_finished(p)]):
+            raise VireidError(
+                f"runs of {', '.join(grids)} start from the synthetic pretraining "
+                f"{', '.join(f'{p.name} (run {run_identity(p)})' for p in missing)}, which has not been trained. "
+                f"Train it once before the shards (vireid grid {' '.join(grids)} --profile {profile} "
+                f"--pretraining-only) and give every shard's machine its folder under {runs_dir() / profile} "
+                f"(weights included): shards training their own copies on different CPUs would get different "
+                f"weights, and the runs trained from one copy would be stale beside the other")
+        # the pretraining goes first (in the counts too), else the first run that needs it would train it inline
         todo_all = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids]
                                + [(None, 0, c) for c in todo_all])
     todo = [c for c in todo_all if not is_finished(c)]
