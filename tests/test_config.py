@@ -49,6 +49,9 @@ def test_paper_profile_finds_each_dataset_at_its_own_place(monkeypatch, tmp_path
     assert experiment_config("paper", **{"data.dataset": "regdb"}).data.root == str(tmp_path / "regdb")
     assert TABLE5[0].config("paper", 0, data_root=str(tmp_path / "sysu")).data.root == str(tmp_path / "regdb")
     assert TABLE1[0].config("paper", 0).data.root == str(tmp_path / "sysu")
+    sysu = experiment_config("paper")
+    assert sysu.with_overrides(**{"data.dataset": "regdb"}).data.root == str(tmp_path / "regdb")  # switched too
+    assert sysu.with_overrides(**{"data.dataset": "regdb", "data.root": "/x"}).data.root == "/x"  # unless given
 
 
 def test_wrt_needs_two_identities_per_batch():

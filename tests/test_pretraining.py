@@ -21,6 +21,13 @@ def test_the_cpu_profile_pretrains_its_regdb_runs_only_and_an_override_wins():
     assert experiment_config("smoke", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 0
     off = experiment_config("cpu", **{"data.dataset": "regdb", "model.synthetic_pretrain_ids": 0})
     assert off.model.synthetic_pretrain_ids == 0
+    # switching datasets on a configuration switches the profile's per-dataset defaults too; an override wins
+    sysu = experiment_config("cpu", name="Baseline", **{"loss.theta1": 0.4})
+    regdb = sysu.with_overrides(**{"data.dataset": "regdb"})
+    assert regdb == experiment_config("cpu", name="Baseline", **{"loss.theta1": 0.4, "data.dataset": "regdb"})
+    assert regdb.with_overrides(**{"data.dataset": "sysu"}) == sysu
+    assert sysu.with_overrides(**{"data.dataset": "regdb", "model.synthetic_pretrain_ids": 0}) == off.with_overrides(
+        name="Baseline", **{"loss.theta1": 0.4})
     # a run without pretraining keeps the name it had before the option existed
     assert "synthetic_pretrain_ids" not in experiment_config("cpu").identity()["model"]
 

@@ -457,11 +457,22 @@ class ExperimentConfig:
         return d
 
     def with_overrides(self, **dotted: Any) -> ExperimentConfig:
-        """``cfg.with_overrides(**{"loss.theta1": 0.4, "model.fusion_layers": (1, 2)})``. Only these fields change:
-        a profile's per-dataset defaults (``EXPERIMENT_PROFILES[p]["by_dataset"]``, e.g. the cpu profile's synthetic
-        pretraining for RegDB) are applied by :func:`experiment_config`, so switch datasets there
-        (``experiment_config("cpu", **{"data.dataset": "regdb"})``), not here."""
-        return apply_overrides(self, dotted)
+        """``cfg.with_overrides(**{"loss.theta1": 0.4, "model.fusion_layers": (1, 2)})``: these fields change, and,
+        when ``data.dataset`` switches, the profile's per-dataset defaults switch with it as in
+        :func:`experiment_config` (``EXPERIMENT_PROFILES[p]["by_dataset"]``, e.g. the cpu profile's synthetic
+        pretraining for RegDB: the old dataset's return to the profile's values, the new one's apply); the overrides
+        given here win. A real dataset's folder switches with it too (the paper profile's default place for the
+        new dataset) unless ``data.root`` is given."""
+        new = dotted.get("data.dataset", self.data.dataset)
+        if new == self.data.dataset or self.profile not in EXPERIMENT_PROFILES:
+            return apply_overrides(self, dotted)
+        by = EXPERIMENT_PROFILES[self.profile].get("by_dataset", {})
+        plain = _profile_base(self.profile)
+        switched = {k: _dotted_get(plain, k) for k in by.get(self.data.dataset, {})}
+        cfg = apply_overrides(self, {**switched, **by.get(new, {}), **dotted})
+        if "data.root" not in dotted and self.data.root is not None:  # the old dataset's folder is not the new one's
+            cfg = dataclasses.replace(cfg, data=with_real_root(dataclasses.replace(cfg.data, root=None), self.profile))
+        return cfg
 
 
 EXPERIMENT_PROFILES: dict[str, dict[str, Any]] = {
@@ -575,6 +586,19 @@ def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, d
     cfg = apply_overrides(cfg, dotted) if dotted else cfg
     cfg = dataclasses.replace(cfg, data=with_real_root(cfg.data, profile))  # after `data.dataset` overrides
     cfg.validate()
+    return cfg
+
+
+def _profile_base(profile: str) -> ExperimentConfig:
+    """A profile's configuration before any per-dataset default (the values a dataset's defaults replace)."""
+    base = EXPERIMENT_PROFILES[profile]
+    return ExperimentConfig(name="base", profile=profile, seed=0, data=data_config(profile, resolve_root=False),
+                            model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
+
+
+def _dotted_get(cfg: Any, key: str) -> Any:
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
     return cfg
 
 
