@@ -61,10 +61,10 @@ from .io import (
     human_bytes,
     remove_interrupted_writes,
     setting_for,
-    stable_hash,
     storage_error,
 )
 from .models import VIReIDNet, build_model
+from .runs import data_fingerprint, read_final, run_fingerprint, run_identity, run_staleness  # noqa: F401 (re-exported)
 from .training import TrainingDiverged, _autocast, build_optimizer, lr_factor, set_lr, train_step  # noqa: F401 (re-exported)
 from .transforms import make_generator, test_transform, to_tensor
 
@@ -134,29 +134,6 @@ def prepare_data(cfg: ExperimentConfig, verbose: bool = False) -> TrainData:
     for lst in test_lists:
         load_images(lst, h, w)
     return data
-
-
-def data_fingerprint(cfg: ExperimentConfig) -> str:
-    """The data a configuration asks for (part of its run identity): the synthetic spec, or, for real data, the
-    dataset's kind and the names of its training files (not where it lies: a moved dataset, or the same dataset on
-    each machine of a cluster, is the same data). What the files hold is checked by the run's fingerprint."""
-    if cfg.data.is_synthetic:
-        from .data.synthetic import spec_key
-
-        key = spec_key(cfg.data.synthetic, cfg.data.dataset)
-        key.pop("generator_version", None)  # the generator itself is in the run's fingerprint
-        return stable_hash(key)
-    ds = open_dataset(cfg.data, verbose=False)
-    return stable_hash({"dataset": cfg.data.dataset, "train": [(x.name, x.paths) for x in ds.train_lists(cfg.data)]})
-
-
-def run_identity(cfg: ExperimentConfig) -> str:
-    """The hash that names a run: the configuration (minus its name and run mechanics) and the data it asks for.
-    How its numbers were computed (code, data content) is its fingerprint (:mod:`vireid_lib.fingerprint`)."""
-    cfg_id = cfg.identity()
-    if not cfg.data.is_synthetic:
-        cfg_id["data"].pop("root")  # where the real data lie is not what they are
-    return stable_hash({"config": cfg_id, "data": data_fingerprint(cfg)})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -387,26 +364,6 @@ def _reevaluation_only(cfg: ExperimentConfig, run_dir: Path) -> bool:
             and run_staleness(cfg, run_dir) == "test data")
 
 
-def read_final(path: Path) -> dict:
-    """A finished run's ``final.json``, or a :class:`CheckpointError` naming it when it cannot be read."""
-    try:
-        d = json.loads(Path(path).read_text())
-        if not isinstance(d, dict) or "results" not in d:
-            raise ValueError("no 'results' entry")
-        return d
-    except (ValueError, OSError) as e:
-        raise CheckpointError(f"{path} is not a readable run result ({type(e).__name__}: {str(e)[:200]}). Restore it "
-                              f"(`git checkout -- {path}` for a committed run) or delete it to train the run "
-                              f"again.") from None
-
-
-def run_staleness(cfg: ExperimentConfig, run_dir: Path) -> str | None:
-    """Why the finished run in ``run_dir`` no longer describes ``cfg`` with today's code and data ("code",
-    "train data", "test data"), or ``None`` when it does (:func:`vireid_lib.fingerprint.staleness`)."""
-    recorded = read_final(Path(run_dir) / "final.json").get("fingerprint")
-    return fp.staleness(recorded, fp.fingerprint(cfg))
-
-
 def _set_aside(run_dir: Path, why: str, log: bool) -> None:
     """Move a stale run's result (and weights) to ``stale/<fingerprint>/``: nothing is lost, nothing is reused."""
     final = read_final(run_dir / "final.json")
@@ -428,7 +385,7 @@ def _reevaluate(cfg: ExperimentConfig, run_dir: Path, log: bool) -> dict:
     results = evaluate(model, cfg, device)
     other = "pool" if cfg.model.test_feature == "bn" else "bn"
     previous = {"headline": final["headline"], "fingerprint": final.get("fingerprint")}
-    final.update(results=results, headline=headline(results), fingerprint=fp.fingerprint(cfg),
+    final.update(results=results, headline=headline(results), fingerprint=run_fingerprint(cfg),
                  readings={f"test_feature={other}": evaluate(model, cfg, device, feature=other)},
                  eval_seconds=time.perf_counter() - t0, reevaluated=previous)
     atomic_write_json(run_dir / "final.json", final)
@@ -473,7 +430,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
 
     device = resolve_device(cfg.train.device)
     set_determinism(cfg.seed, device, cfg.train.threads)
-    prints = fp.fingerprint(cfg)
+    prints = run_fingerprint(cfg)
     data = data or prepare_data(cfg, verbose=log)
     t = cfg.train
     sampler = IdentitySampler(data.visible_labels, data.infrared_labels, t.P, t.K, seed=cfg.seed,

@@ -16,38 +16,21 @@ import warnings
 from pathlib import Path
 
 from .config import ExperimentConfig
-from .engine import load_model, read_final, run_identity, run_staleness, train
+from .engine import load_model, train
 from .errors import VireidError
 from .grids import Row, rows
 from .io import atomic_path
 from .paths import runs_dir
+from .runs import (  # noqa: F401 (re-exported: where a run lives, and whether it is current)
+    read_final,
+    run_fingerprint,
+    run_identity,
+    run_path,
+    run_staleness,
+    scratch_runs_dir,
+)
 from .training import divergence
 from .workers import worker_init
-
-
-def run_path(cfg: ExperimentConfig) -> Path:
-    """The folder of ``cfg``'s run. The study's reproduction (``VIREID_STUDY_RUN``) keeps its runs in
-    ``results/runs/<profile>/<identity>/``. Any other process (JupyterLab, papermill by hand, a script) reuses a
-    committed run there while it is fresh, and trains what is missing or stale in the git-ignored
-    ``results/scratch/runs/<profile>/<identity>/`` instead: a learner's experiments never change the study's runs."""
-    from .paths import study_run
-
-    identity = run_identity(cfg)
-    study = runs_dir() / cfg.profile / identity
-    if study_run():
-        return study
-    scratch = scratch_runs_dir() / cfg.profile / identity
-    if (scratch / "final.json").exists() or (scratch / "checkpoint.pt").exists():
-        return scratch
-    if (study / "final.json").exists() and run_staleness(cfg, study) is None:
-        return study
-    return scratch
-
-
-def scratch_runs_dir() -> Path:
-    from .paths import results_dir
-
-    return results_dir() / "scratch" / "runs"
 
 
 def is_finished(cfg: ExperimentConfig) -> bool:
@@ -77,7 +60,7 @@ def failure(cfg: ExperimentConfig) -> dict | None:
                 rec = json.loads(path.read_text())
             except (OSError, ValueError):
                 continue  # unreadable: not a record to act on (the run is tried again)
-            if fp.staleness(rec.get("fingerprint"), fp.fingerprint(cfg)) is None:
+            if fp.staleness(rec.get("fingerprint"), run_fingerprint(cfg)) is None:
                 return rec
     return None
 
@@ -272,7 +255,7 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     the grid. With shards (``shard_count`` > 1, e.g. on several machines) it must be trained once beforehand
     (``pretraining_only=True``, ``vireid grid ... --pretraining-only``) and its folder shared: each shard would
     otherwise train its own copy, and another CPU's copy has other weights, which makes the runs trained from it
-    stale wherever the first copy is (:func:`vireid_lib.fingerprint.pretraining_fingerprint`).
+    stale wherever the first copy is (:func:`vireid_lib.runs.pretraining_fingerprint`).
     """
     import multiprocessing as mp
     import time

@@ -18,7 +18,7 @@ the numbers were computed:
   the training and test image files (:func:`vireid_lib.data.cache.file_digests`).
 - ``pretraining``, for a run whose backbone starts from a synthetic pretraining (:mod:`vireid_lib.pretraining`):
   that run's identity, code and training-data fingerprints and the sha256 of its trained weights
-  (:func:`pretraining_fingerprint`).
+  (:func:`vireid_lib.runs.pretraining_fingerprint`).
 
 Editing :func:`~vireid_lib.losses.symmetric_kl` changes the ``code`` fingerprint of every configuration with deep
 mutual learning and of no other; a rename, a reformatting or a rewrite that computes the same numbers changes
@@ -393,35 +393,11 @@ def data_fingerprints(cfg) -> dict[str, str]:
     return out
 
 
-def fingerprint(cfg) -> dict:
-    """Everything :func:`staleness` compares: ``code`` (and ``code_alt``), ``train_data`` and ``test_data``; for a
-    configuration whose backbone starts from a synthetic pretraining, also ``pretraining``
-    (:func:`pretraining_fingerprint`)."""
-    out = {**code_fingerprints(cfg), **data_fingerprints(cfg)}
-    pre = pretraining_fingerprint(cfg)
-    if pre is not None:
-        out["pretraining"] = pre
-    return out
-
-
-def pretraining_fingerprint(cfg) -> dict | None:
-    """What a run's numbers owe to the synthetic pretraining its backbone starts from (:mod:`vireid_lib.pretraining`),
-    or ``None`` without one: the pretraining run's identity, its ``code``/``code_alt`` and ``train_data``
-    fingerprints, and ``weights``, the sha256 recorded in its trained ``model.pt`` (``None`` while it has none).
-
-    A change of the pretraining's code, data or configuration, or other weights in its place (deleted and trained
-    again, e.g. on another CPU), makes every run that started from it stale (:func:`staleness`: ``"pretraining"``),
-    although the run's own configuration and code did not change."""
-    if not cfg.model.synthetic_pretrain_ids:
-        return None
-    from .engine import run_identity
-    from .experiments import run_path
-    from .pretraining import pretraining_config
-
-    pre = pretraining_config(cfg)
-    f = fingerprint(pre)
-    return {"identity": run_identity(pre), "code": f["code"], "code_alt": f["code_alt"],
-            "train_data": f["train_data"], "weights": weights_digest(run_path(pre) / "model.pt")}
+def fingerprint(cfg) -> dict[str, str]:
+    """``code`` (and ``code_alt``), ``train_data`` and ``test_data`` of a configuration. A run's full fingerprint
+    adds, for a run that starts from a synthetic pretraining, ``pretraining``
+    (:func:`vireid_lib.runs.run_fingerprint`); :func:`staleness` compares both."""
+    return {**code_fingerprints(cfg), **data_fingerprints(cfg)}
 
 
 def weights_digest(path: Path) -> str | None:
@@ -446,7 +422,7 @@ def _weights_digest(path: str, inode: int, mtime_ns: int, size: int) -> str | No
 
 
 def _pretraining_changed(recorded: dict | None, current: dict) -> bool:
-    """The pretraining a run started from is not today's (see :func:`pretraining_fingerprint`)."""
+    """The pretraining a run started from is not today's (see :func:`vireid_lib.runs.pretraining_fingerprint`)."""
     if not recorded:
         return True
     if any(recorded.get(k) != current.get(k) for k in ("identity", "train_data", "weights")):
@@ -456,7 +432,7 @@ def _pretraining_changed(recorded: dict | None, current: dict) -> bool:
 
 def staleness(recorded: dict | None, current: dict) -> str | None:
     """Why a finished run is stale, comparing its recorded fingerprint with today's: ``"code"``, ``"pretraining"``
-    (the synthetic pretraining its backbone started from changed: :func:`pretraining_fingerprint`) or
+    (the synthetic pretraining its backbone started from changed: :func:`vireid_lib.runs.pretraining_fingerprint`) or
     ``"train data"`` (train it again), ``"test data"`` (evaluate it again), or ``None`` (fresh). A run recorded
     before fingerprints existed is stale (``"code"``)."""
     if not recorded:
@@ -474,5 +450,5 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
 
 
 __all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint",
-           "trace_hashes", "generator_fingerprint", "pretraining_fingerprint", "weights_digest",
+           "trace_hashes", "generator_fingerprint", "weights_digest",
            "generator_record_path", "source_hash", "staleness"]
