@@ -20,7 +20,10 @@ centred, cosine). ``--row`` trains
 another row of Table 1 instead of the baseline (e.g. ``"+RCC+CRE+Fusion+DML"``, the method). ``--set KEY=VALUE``
 (repeatable) changes the configuration, to test what would make synthetic RegDB learnable: more identities
 (``data.synthetic.regdb_ids=1648``), a larger input (``data.height=128 --set data.width=64``), a longer schedule
-(``train.epochs=72 --set train.milestones=[60]``). With more identities than the real 412, ``--gallery-ids 206``
+(``train.epochs=72 --set train.milestones=[60]``). A choice among such settings is made on a validation world, not
+on the reported one's test identities: ``--world 2 --shared-pretraining`` (people and places disjoint from the
+reported world 0 and from the pretraining's world 1, every split starting from the reported world's pretraining, as
+one set of ImageNet weights serves any target; ``VIREID_RESULTS_DIR=results`` uses the committed one). With more identities than the real 412, ``--gallery-ids 206``
 also scores the test queries against 10 random galleries of 206 test identities, so that rank-1 and its multiple of
 chance compare with the real protocol's 206-identity gallery.
 
@@ -50,9 +53,15 @@ def main() -> None:
     ap.add_argument("--gallery-ids", type=int, default=0,
                     help="with --diagnose: also score against 10 random galleries of this many test identities")
     ap.add_argument("--row", default="Baseline", help="the Table 1 row to train (default: Baseline)")
+    ap.add_argument("--shared-pretraining", action="store_true",
+                    help="start every split from the reported world's synthetic pretraining whatever --world (as "
+                         "one set of ImageNet weights serves any target): measures a validation world (--world 2: "
+                         "people and places disjoint from the reported world 0 and the pretraining's world 1) with "
+                         "the study's pretraining; with VIREID_RESULTS_DIR=results the committed one is used")
     args = ap.parse_args()
     os.environ.setdefault("VIREID_RESULTS_DIR", tempfile.mkdtemp(prefix="vireid-deep-check-"))
     from vireid_lib.cli import _parse_sets
+    from vireid_lib.config import data_config
     from vireid_lib.experiments import run
     from vireid_lib.grids import TABLE1
 
@@ -69,14 +78,24 @@ def main() -> None:
         cfg = baseline.config(args.profile, args.seed, **{  # the profile's RegDB settings (its synthetic pretraining)
             "data.dataset": "regdb", "data.regdb_trial": t, "train.eval_every": 0, "data.synthetic.seed": args.world,
             **extra})
-        res = run(cfg, progress_bar=False, log=False)
+        folder = None  # the registry's run folder
+        if args.shared_pretraining and cfg.model.synthetic_pretrain_ids:
+            from vireid_lib.engine import train
+            from vireid_lib.experiments import pretrained_backbone, run_path
+
+            study = cfg.with_overrides(**{"data.synthetic.seed": data_config(args.profile).synthetic.seed})
+            folder = run_path(cfg).with_name(run_path(cfg).name + "-shared-pretraining")  # not the registry's run
+            print(f"split {t:2d}: from the shared pretraining, in {folder}", flush=True)
+            res = train(cfg, folder, progress_bar=False, log=False, backbone=pretrained_backbone(study))
+        else:
+            res = run(cfg, progress_bar=False, log=False)
         v2t = res["results"]["RegDB visible-to-thermal"]
         r1.append(v2t["mean"]["R1"])
         chance.append(v2t["chance_R1"])
         print(f"split {t:2d}: visible→thermal R1 {r1[-1]:5.2f}  mAP {v2t['mean']['mAP']:5.2f}  "
               f"(chance {chance[-1]:.2f}; {res['train_seconds'] / 60:.1f} min)", flush=True)
         if args.diagnose:
-            for line in diagnose(cfg, args.gallery_ids):
+            for line in diagnose(cfg, args.gallery_ids, folder):
                 print("          " + line, flush=True)
     mean, ch = float(np.mean(r1)), float(np.mean(chance))
     print(f"synthetic RegDB ({args.profile} profile, world {args.world}, {cfg.data.synthetic.regdb_ids} ids), "
@@ -96,7 +115,7 @@ def main() -> None:
               f"R1 {h['R1']:.2f} %  mAP {h['mAP']:.2f} % ({h['R1'] / ch:.1f}× chance, {ch:.2f} %)")
 
 
-def diagnose(cfg, gallery_ids: int = 0) -> list[str]:
+def diagnose(cfg, gallery_ids: int = 0, folder=None) -> list[str]:
     """Where the trained model of ``cfg`` (a finished RegDB run) succeeds and fails (see the module docstring);
     ``gallery_ids`` > 0: also visible→thermal against 10 random galleries of that many test identities."""
     import torch
@@ -106,7 +125,7 @@ def diagnose(cfg, gallery_ids: int = 0) -> list[str]:
     from vireid_lib.evaluation import distance, rank_metrics
     from vireid_lib.experiments import run_path
 
-    model = engine.load_model(cfg, run_path(cfg))
+    model = engine.load_model(cfg, folder or run_path(cfg))
     ds = open_dataset(cfg.data, verbose=False)
     h, w = cfg.data.height, cfg.data.width
 

@@ -41,3 +41,24 @@ def test_an_unknown_row_is_refused_with_the_rows_named(tmp_path):
                          capture_output=True, text=True, timeout=300,
                          env={"VIREID_RESULTS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.returncode != 0 and "+RCC+CRE+Fusion+DML" in out.stderr and "+Magic" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_validation_world_can_start_from_the_reported_worlds_pretraining(tmp_path):
+    import json
+
+    env = {"VIREID_DATA_DIR": str(tmp_path / "data"), "VIREID_RESULTS_DIR": str(tmp_path / "results"),
+           "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, str(BENCH), "--profile", "smoke", "--splits", "1", "--world", "2",
+                          "--shared-pretraining", "--set", "model.synthetic_pretrain_ids=8"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "world 2" in out.stdout and "from the shared pretraining" in out.stdout
+    finals = list((tmp_path / "results").rglob("*-shared-pretraining/final.json"))
+    assert len(finals) == 1
+    pre = json.loads(finals[0].read_text())["pretrained_from"]
+    # the pretraining trained is the reported world's (world 0 + 1), not world 2's own (2 + 1)
+    trained = [json.loads(c.read_text())["config"]["data"]["synthetic"]["seed"]
+               for c in (tmp_path / "results").rglob("config.json")
+               if json.loads(c.read_text())["config"]["name"].startswith("Pretraining")]
+    assert trained == [1] and any((tmp_path / "results").rglob(f"{pre}/model.pt"))
