@@ -23,9 +23,11 @@ another row of Table 1 instead of the baseline (e.g. ``"+RCC+CRE+Fusion+DML"``, 
 (``train.epochs=72 --set train.milestones=[60]``). A choice among such settings is made on a validation world, not
 on the reported one's test identities: ``--world 2 --shared-pretraining`` (people and places disjoint from the
 reported world 0 and from the pretraining's world 1, every split starting from the reported world's pretraining, as
-one set of ImageNet weights serves any target; ``VIREID_RESULTS_DIR=results`` uses the committed one). With more identities than the real 412, ``--gallery-ids 206``
-also scores the test queries against 10 random galleries of 206 test identities, so that rank-1 and its multiple of
-chance compare with the real protocol's 206-identity gallery.
+one set of ImageNet weights serves any target; ``VIREID_RESULTS_DIR=results`` uses the committed one; such runs
+record the pretraining they started from, not the one their configuration names, so a second call trains them
+again). With more identities than the real 412, ``--gallery-ids 206`` also scores the test queries against 10
+random galleries of 206 test identities, so that rank-1 and its multiple of chance compare with the real protocol's
+206-identity gallery.
 
     .venv/bin/python benchmarks/regdb_baseline_learns.py [--splits 1,2,...] [--seed 0] [--sysu] [--diagnose]
 """

@@ -52,6 +52,10 @@ def test_paper_profile_finds_each_dataset_at_its_own_place(monkeypatch, tmp_path
     sysu = experiment_config("paper")
     assert sysu.with_overrides(**{"data.dataset": "regdb"}).data.root == str(tmp_path / "regdb")  # switched too
     assert sysu.with_overrides(**{"data.dataset": "regdb", "data.root": "/x"}).data.root == "/x"  # unless given
+    real = experiment_config("cpu", data_root=str(tmp_path / "sysu"))  # another profile on real data
+    with pytest.raises(ConfigError, match="give its folder too"):
+        real.with_overrides(**{"data.dataset": "regdb"})  # never silently the synthetic RegDB
+    assert real.with_overrides(**{"data.dataset": "regdb", "data.root": None}).data.is_synthetic
 
 
 def test_wrt_needs_two_identities_per_batch():

@@ -220,6 +220,12 @@ def test_a_learner_reuses_fresh_study_runs_and_trains_stale_or_new_ones_in_scrat
     assert experiments.run_path(cfg) == study  # fresh: reused
     other = cfg.with_overrides(**{"loss.theta1": 0.3})
     assert experiments.run_path(other).is_relative_to(tmp_path / "scratch" / "runs")  # new: in scratch
+    # a learner's interrupted run of the same configuration in scratch does not hide the fresh committed one
+    leftover = tmp_path / "scratch" / "runs" / "smoke" / engine.run_identity(cfg)
+    leftover.mkdir(parents=True)
+    (leftover / "checkpoint.pt").write_bytes(b"interrupted")
+    assert experiments.run_path(cfg) == study
+    (leftover / "checkpoint.pt").unlink()
     final = json.loads((study / "final.json").read_text())
     # the learner edited the code: the committed run is stale for them
     final["fingerprint"].update(code="edited", code_alt="edited")

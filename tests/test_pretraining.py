@@ -72,7 +72,8 @@ def test_a_run_starts_from_the_pretrained_backbone_and_records_which(monkeypatch
     c = _cfg()
     res = run(c, progress_bar=False, log=False)
     assert len(first) == 2  # the pretraining was trained first, inside this run
-    weights, ident = pretrained_backbone(c)
+    weights, ident, prints = pretrained_backbone(c)
+    assert prints == res["fingerprint"]["pretraining"] and prints["identity"] == ident
     assert res["pretrained_from"] == ident == run_identity(pretraining_config(c))
     start = list(first.values())[-1]
     for name, value in weights.items():
@@ -189,6 +190,17 @@ def test_a_run_whose_test_data_alone_changed_is_evaluated_again_without_its_pret
     assert again["fingerprint"]["test_data"] == today and again["reevaluated"]["fingerprint"]["test_data"] == "0" * 16
     with pytest.raises(ValueError, match="starts from a synthetic pretraining"):
         engine.train(c, tmp_path / "new", progress_bar=False, log=False, backbone=None)  # training needs it
+    # and experiments.run, on the registry's own folder, does not read the pretraining for it either
+    from vireid_lib import experiments
+
+    path = run_path(c)
+    saved = (path / "final.json").read_text()
+    (path / "final.json").write_text(json.dumps(final))
+    monkeypatch.setattr(experiments, "pretrained_backbone", lambda *a, **k: pytest.fail("read the pretraining"))
+    try:
+        assert experiments.run(c, progress_bar=False, log=False)["fingerprint"]["test_data"] == today
+    finally:
+        (path / "final.json").write_text(saved)
 
 
 def test_shards_need_the_pretraining_trained_once_beforehand(monkeypatch):
@@ -207,4 +219,24 @@ def test_shards_need_the_pretraining_trained_once_beforehand(monkeypatch):
     monkeypatch.setattr(engine, "train_step", lambda *a, **k: pytest.fail("trained a run"))
     s = run_grid(["regdb_baseline"], "smoke", (0,), shard_index=1, shard_count=2, progress_bar=False,
                  budget_minutes=0)  # now the shard starts (a budget of 0 trains nothing); the pretraining counts
-    assert s["finished"] >= 1 and s["trained"] == 0
+    assert (s["finished"], s["trained"], s["failed"]) == (1, 0, 0) and s["pending"] == s["total"] - 1
+
+
+def test_a_grid_skips_the_runs_of_a_failed_pretraining_in_one_line(monkeypatch, capsys):
+    import json
+
+    from vireid_lib import config
+    from vireid_lib import fingerprint as fp
+    from vireid_lib.experiments import grid_runs, run_grid, run_path, unique_runs
+
+    smoke = {**config.EXPERIMENT_PROFILES["smoke"], "by_dataset": {"regdb": {"model.synthetic_pretrain_ids": 24}}}
+    monkeypatch.setitem(config.EXPERIMENT_PROFILES, "smoke", smoke)
+    runs = unique_runs(grid_runs(["regdb_baseline"], "smoke", (0,)))
+    pre = pretraining_config(runs[0])
+    run_path(pre).mkdir(parents=True, exist_ok=True)
+    (run_path(pre) / engine.FAILED_NAME).write_text(json.dumps(
+        {"epoch": 1, "batch": 1, "loss": {}, "fingerprint": fp.fingerprint(pre)}))
+    monkeypatch.setattr(engine, "train_step", lambda *a, **k: pytest.fail("trained a run"))
+    s = run_grid(["regdb_baseline"], "smoke", (0,), progress_bar=False)  # no GridRunsFailed: nothing was tried
+    assert (s["total"], s["failed"], s["trained"], s["pending"]) == (len(runs) + 1, len(runs) + 1, 0, 0)
+    assert f"skipped {len(runs)} run(s) that start from that pretraining" in capsys.readouterr().out

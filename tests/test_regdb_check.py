@@ -56,7 +56,9 @@ def test_a_validation_world_can_start_from_the_reported_worlds_pretraining(tmp_p
     assert "world 2" in out.stdout and "from the shared pretraining" in out.stdout
     finals = list((tmp_path / "results").rglob("*-shared-pretraining/final.json"))
     assert len(finals) == 1
-    pre = json.loads(finals[0].read_text())["pretrained_from"]
+    final = json.loads(finals[0].read_text())
+    pre = final["pretrained_from"]
+    assert final["fingerprint"]["pretraining"]["identity"] == pre  # it records the pretraining it started from
     # the pretraining trained is the reported world's (world 0 + 1), not world 2's own (2 + 1)
     trained = [json.loads(c.read_text())["config"]["data"]["synthetic"]["seed"]
                for c in (tmp_path / "results").rglob("config.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .config import PROFILES
 from .errors import VireidError
@@ -68,13 +69,12 @@ def _experiment(args):
 
 def _cmd_train(args) -> None:
     from .engine import train
-    from .experiments import pretrained_backbone, run_path
+    from .experiments import backbone_for, run_path
 
     cfg = _experiment(args)
-    run_dir = args.run_dir or run_path(cfg)
+    run_dir = Path(args.run_dir or run_path(cfg))
     print(f"run folder: {run_dir}")
-    backbone = pretrained_backbone(cfg, log=True) if cfg.model.synthetic_pretrain_ids else None
-    final = train(cfg, run_dir, progress_bar=not args.quiet, backbone=backbone)
+    final = train(cfg, run_dir, progress_bar=not args.quiet, backbone=backbone_for(cfg, run_dir, log=True))
     print(json.dumps(final["headline"], indent=1))
 
 

@@ -461,8 +461,9 @@ class ExperimentConfig:
         when ``data.dataset`` switches, the profile's per-dataset defaults switch with it as in
         :func:`experiment_config` (``EXPERIMENT_PROFILES[p]["by_dataset"]``, e.g. the cpu profile's synthetic
         pretraining for RegDB: the old dataset's return to the profile's values, the new one's apply); the overrides
-        given here win. A real dataset's folder switches with it too (the paper profile's default place for the
-        new dataset) unless ``data.root`` is given."""
+        given here win (a per-dataset value set explicitly when ``self`` was made is not kept: give it again). On
+        real data the folder must switch too: the paper profile takes the new dataset's default place, another
+        profile needs ``data.root`` given (it refuses, rather than fall back to synthetic data)."""
         new = dotted.get("data.dataset", self.data.dataset)
         if new == self.data.dataset or self.profile not in EXPERIMENT_PROFILES:
             return apply_overrides(self, dotted)
@@ -471,6 +472,10 @@ class ExperimentConfig:
         switched = {k: _dotted_get(plain, k) for k in by.get(self.data.dataset, {})}
         cfg = apply_overrides(self, {**switched, **by.get(new, {}), **dotted})
         if "data.root" not in dotted and self.data.root is not None:  # the old dataset's folder is not the new one's
+            if self.profile != "paper":
+                raise ConfigError(f"data.dataset={new!r}: this configuration reads the real {self.data.dataset} data "
+                                  f"at {self.data.root}, which is not the {new} dataset; give its folder too "
+                                  f"(data.root=...), or data.root=None for the synthetic one")
             cfg = dataclasses.replace(cfg, data=with_real_root(dataclasses.replace(cfg.data, root=None), self.profile))
         return cfg
 
@@ -538,6 +543,9 @@ def apply_overrides(cfg: Any, dotted: dict[str, Any]) -> Any:
             top[k] = tuple(v)
         elif isinstance(current, tuple) and isinstance(v, (int, float, str)):  # `train.milestones=20`: one item
             top[k] = (v,)
+        elif v is None and k in (types := {f.name: str(f.type) for f in dataclasses.fields(cfg)}) \
+                and "None" in types[k]:  # an optional field set to None (e.g. data.root: the synthetic data)
+            top[k] = None
         else:
             top[k] = _checked_type(type(cfg).__name__, k, current, v)
     return replace_checked(cfg, **top)

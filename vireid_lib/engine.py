@@ -319,14 +319,15 @@ def compiled_forward(model: VIReIDNet, cfg: ExperimentConfig, log: bool = True):
 
 def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: bool = True,
           stop_after_batches: int | None = None,
-          backbone: tuple[dict[str, torch.Tensor], str] | None = None) -> dict:
+          backbone: tuple | None = None) -> dict:
     """Train (or resume, or return the finished result of) the run in ``run_dir``; returns ``final.json``.
 
     A finished run whose fingerprint (:mod:`vireid_lib.fingerprint`) differs from today's is stale: trained again
     (code or training data changed; the old result is kept under ``stale/``) or evaluated again with its trained
     model (test data changed). ``stop_after_batches`` stops early after that many batches in this call, without
     finishing the run (used by tests to simulate an interruption at an exact point). ``backbone``: the weights the
-    backbone starts from and the identity of the run they come from, for a configuration with synthetic pretraining
+    backbone starts from, the identity of the run they come from and, optionally, that run's fingerprint (recorded
+    in the run's own, in place of the one its configuration names), for a configuration with synthetic pretraining
     (:mod:`vireid_lib.pretraining`; :func:`vireid_lib.experiments.run` passes them).
     """
     cfg.validate()  # every setting in range, before anything is read or written
@@ -417,7 +418,7 @@ def _run_lock(run_dir: Path, log: bool):
 
 def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_bar: bool, log: bool,
                   stop_after_batches: int | None, data: TrainData | None = None,
-                  backbone: tuple[dict[str, torch.Tensor], str] | None = None) -> dict:
+                  backbone: tuple | None = None) -> dict:
     final_path = run_dir / "final.json"
     cfg_path = run_dir / "config.json"
     if cfg_path.exists():
@@ -439,7 +440,13 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
     model = build_model(cfg.model, data.num_classes, cfg.data.height, cfg.data.width).to(device)
     pretrained_from = None
     if backbone is not None:  # the backbone starts from a synthetic pretraining (a checkpoint overrides it)
-        weights, pretrained_from = backbone
+        weights, pretrained_from = backbone[:2]
+        if len(backbone) > 2:  # the fingerprint of the pretraining actually used
+            prints = {**prints, "pretraining": backbone[2]}
+        elif pretrained_from != (prints.get("pretraining") or {}).get("identity"):
+            raise ValueError(f"{cfg.name}: the backbone given comes from run {pretrained_from}, not from the "
+                             f"pretraining its configuration names; pass that run's fingerprint as backbone[2] "
+                             f"(vireid_lib.experiments.pretrained_backbone does) so that the run records it")
         model.backbone.load_state_dict(weights)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -597,12 +604,14 @@ def load_model(cfg: ExperimentConfig, run_dir: Path, device: torch.device | str 
     else:
         weights = saved  # a plain state dict (runs finished before checksums existed)
     names, expected = set(weights or {}), set(model.state_dict())
-    for saved_as, reading in ((".weights.", "free"), (".weight_logits.", "learned")):
-        if any(saved_as in k for k in names - expected) and not any(saved_as in k for k in expected):
+    readings = {".weights.": "free", ".weight_logits.": "learned"}  # FusionModule's parameters under each reading
+    for saved_as, reading in readings.items():
+        ours = next(k for k in readings if k != saved_as)
+        if any(saved_as in k for k in names - expected) and any(ours in k for k in expected - names):
             raise CheckpointError(
                 f"{path} holds fusion weights of the {reading!r} reading (parameters named '*{saved_as}*'), and this "
-                f"configuration reads them as {cfg.model.fusion_weights!r} (model.fusion_weights; the default became "
-                f"'learned', softmax-normalised, after runs of the other reading were trained). Load it with "
+                f"configuration reads them as {cfg.model.fusion_weights!r} (model.fusion_weights; 'learned', "
+                f"softmax-normalised, is the default since runs of the 'free' reading were trained). Load it with "
                 f"model.fusion_weights={reading!r} (e.g. --set model.fusion_weights={reading}), or train the run "
                 f"again") from None
     try:

@@ -78,18 +78,31 @@ def run(cfg: ExperimentConfig, progress_bar: bool = True, log: bool = True) -> d
     """Train the run of ``cfg`` (or resume it, or return its finished result): its ``final.json`` content. With
     synthetic pretraining, the pretraining run is trained (or read) first (:func:`pretrained_backbone`)."""
     path = run_path(cfg)
-    why = run_staleness(cfg, path) if (path / "final.json").exists() else "unfinished"
-    if why is None:
+    if (path / "final.json").exists() and run_staleness(cfg, path) is None:
         return read_final(path / "final.json")
-    reevaluate = why == "test data" and (path / "model.pt").exists()  # evaluated again, not trained: no backbone
-    backbone = pretrained_backbone(cfg, log) if cfg.model.synthetic_pretrain_ids and not reevaluate else None
-    return train(cfg, path, progress_bar=progress_bar, log=log, backbone=backbone)
+    return train(cfg, path, progress_bar=progress_bar, log=log, backbone=backbone_for(cfg, path, log))
 
 
-def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict, str]:
-    """The backbone weights ``cfg`` starts from (:mod:`vireid_lib.pretraining`), and the identity of the run they
-    come from. Trains that run first when it has not finished (it waits if another process is training it)."""
+def backbone_for(cfg: ExperimentConfig, path: Path, log: bool = False) -> tuple[dict, str, dict] | None:
+    """What :func:`vireid_lib.engine.train` needs to train ``cfg`` in ``path``: its pretrained backbone
+    (:func:`pretrained_backbone`), or ``None`` when it needs none (no synthetic pretraining; finished and fresh; or
+    only evaluated again, as when its test data alone changed)."""
+    if not cfg.model.synthetic_pretrain_ids:
+        return None
+    path = Path(path)
+    why = run_staleness(cfg, path) if (path / "final.json").exists() else "unfinished"
+    if why is None or (why == "test data" and (path / "model.pt").exists()):
+        return None
+    return pretrained_backbone(cfg, log)
+
+
+def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict, str, dict]:
+    """The backbone weights ``cfg`` starts from (:mod:`vireid_lib.pretraining`), the identity of the run they come
+    from and that run's fingerprint as a run that starts from it records it
+    (:func:`vireid_lib.runs.pretraining_fingerprint`). Trains that run first when it has not finished (it waits if
+    another process is training it)."""
     from .pretraining import pretraining_config
+    from .runs import pretraining_fingerprint
 
     pre = pretraining_config(cfg)
     rec = failure(pre)
@@ -99,7 +112,7 @@ def pretrained_backbone(cfg: ExperimentConfig, log: bool = False) -> tuple[dict,
                           f"code and data; fix the cause, or delete failed.json in its run folder to retry")
     run(pre, progress_bar=False, log=log)
     model = load_model(pre, run_path(pre))
-    return model.backbone.state_dict(), run_identity(pre)
+    return model.backbone.state_dict(), run_identity(pre), pretraining_fingerprint(cfg)
 
 
 def load_result(cfg: ExperimentConfig) -> dict | None:
@@ -267,20 +280,26 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     todo_all = unique_runs(grid_runs(grids, profile, seeds, data_root))
     pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids])
     if pretraining_only:
-        todo_all = pre
+        shard(todo_all, shard_index, shard_count)  # a shard that does not exist is refused all the same
+        todo_all = mine = pre
     else:
         todo_all = shard(todo_all, shard_index, shard_count)
-        if shard_count > 1 and (missing := [p for p in pre if not is_finished(p)]):
-            raise VireidError(
-                f"runs of {', '.join(grids)} start from the synthetic pretraining "
-                f"{', '.join(f'{p.name} (run {run_identity(p)})' for p in missing)}, which has not been trained. "
-                f"Train it once before the shards (vireid grid {' '.join(grids)} --profile {profile} "
-                f"--pretraining-only) and give every shard's machine its folder under {runs_dir() / profile} "
-                f"(weights included): shards training their own copies on different CPUs would get different "
-                f"weights, and the runs trained from one copy would be stale beside the other")
+        mine = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids])
+        if shard_count > 1:
+            for p in mine:
+                why = ("has not been trained" if not (run_path(p) / "final.json").exists()
+                       else "is stale (it must be trained again)" if not is_finished(p)
+                       else "has no weights (model.pt)" if not (run_path(p) / "model.pt").exists() else None)
+                if why:
+                    raise VireidError(
+                        f"runs of this shard start from the synthetic pretraining {p.name} (run folder "
+                        f"{run_path(p)}), which {why}. Train it once before the shards (vireid grid "
+                        f"{' '.join(grids)} --profile {profile} --pretraining-only) and give every shard's machine "
+                        f"that folder, weights included: shards training their own copies on different CPUs would "
+                        f"get different weights, and the runs trained from one copy would be stale beside the "
+                        f"other")
         # the pretraining goes first (in the counts too), else the first run that needs it would train it inline
-        todo_all = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids]
-                               + [(None, 0, c) for c in todo_all])
+        todo_all = unique_runs([(None, 0, p) for p in mine] + [(None, 0, c) for c in todo_all])
     todo = [c for c in todo_all if not is_finished(c)]
     failed_now = [failure(c) is not None for c in todo]
     failed_before = [c for c, f in zip(todo, failed_now, strict=True) if f]
@@ -288,6 +307,14 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     for c in failed_before:
         progress.line(f"  skipped {c.name} (seed {c.seed}): its loss became non-finite with today's code and data "
                       f"(failed.json in run folder {run_identity(c)}; delete it to train the run again)", True)
+    broken = {run_identity(c) for c in failed_before} & {run_identity(p) for p in mine}
+    if broken:  # the runs that start from a failed pretraining: skipped with it, in one line
+        waiting = [c for c in todo if c.model.synthetic_pretrain_ids
+                   and run_identity(pretraining_config(c)) in broken]
+        todo = [c for c in todo if c not in waiting]
+        failed_before += waiting
+        if waiting:
+            progress.line(f"  skipped {len(waiting)} run(s) that start from that pretraining", True)
     summary = {"total": len(todo_all), "finished": len(todo_all) - len(todo) - len(failed_before), "trained": 0,
                "pending": len(todo), "failed": len(failed_before)}
     if not todo:

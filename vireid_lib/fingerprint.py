@@ -1,6 +1,6 @@
 """Numeric fingerprints: what a finished run's numbers depend on, so that a stale result is never taken for a fresh one.
 
-A run's *identity* (the name of its folder, :func:`vireid_lib.engine.run_identity`) is what was asked for: the
+A run's *identity* (the name of its folder, :func:`vireid_lib.runs.run_identity`) is what was asked for: the
 configuration and the data it names. Its *fingerprint*, recorded in ``final.json`` and in every checkpoint, is how
 the numbers were computed:
 
@@ -407,11 +407,12 @@ def weights_digest(path: Path) -> str | None:
         st = Path(path).stat()
     except OSError:
         return None
-    return _weights_digest(str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    return _weights_digest(str(path), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=16)
-def _weights_digest(path: str, inode: int, mtime_ns: int, size: int) -> str | None:  # file version: the cache key
+def _weights_digest(path: str, inode: int, mtime_ns: int, ctime_ns: int, size: int) -> str | None:  # cache key: the
+    # file's version (ctime changes on any write or rename, even when a copy keeps the source's mtime)
     import torch
 
     try:

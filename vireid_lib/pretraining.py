@@ -15,7 +15,7 @@ the study like any other (resumable, fingerprinted, its folder under ``results/r
 with the showcased ones (:func:`vireid_lib.experiments.showcased_runs`), so that a RegDB run retrained on another
 machine starts from the same backbone. A run records the pretraining run it started from (``final.json``:
 ``pretrained_from``), and its fingerprint includes the pretraining's (identity, code, training data and the sha256
-of its weights: :func:`vireid_lib.fingerprint.pretraining_fingerprint`), so that a changed pretraining makes every
+of its weights: :func:`vireid_lib.runs.pretraining_fingerprint`), so that a changed pretraining makes every
 run that started from it stale.
 """
 
@@ -38,7 +38,7 @@ def pretraining_config(cfg: ExperimentConfig) -> ExperimentConfig:
     n = cfg.model.synthetic_pretrain_ids
     if not n:
         raise ValueError(f"{cfg.name} has no synthetic pretraining (model.synthetic_pretrain_ids = 0)")
-    spec = cfg.data.synthetic if cfg.data.is_synthetic else data_config(cfg.profile).synthetic
+    spec = cfg.data.synthetic if cfg.data.is_synthetic else data_config(cfg.profile, resolve_root=False).synthetic
     baseline = rows("table1")[0]
     pre = experiment_config(cfg.profile, name=f"Pretraining: synthetic RegDB, {n} ids", seed=0, **{
         **baseline.overrides, "data.dataset": "regdb", "data.regdb_trial": 1, "train.eval_every": 0,

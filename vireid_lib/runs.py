@@ -97,18 +97,16 @@ def run_staleness(cfg: ExperimentConfig, run_dir: Path) -> str | None:
 def run_path(cfg: ExperimentConfig) -> Path:
     """The folder of ``cfg``'s run. The study's reproduction (``VIREID_STUDY_RUN``) keeps its runs in
     ``results/runs/<profile>/<identity>/``. Any other process (JupyterLab, papermill by hand, a script) reuses a
-    committed run there while it is fresh, and trains what is missing or stale in the git-ignored
+    committed run there while it is fresh (whatever a scratch folder holds: a learner's interrupted or stale run of
+    the same configuration never hides the study's), and trains what is missing or stale in the git-ignored
     ``results/scratch/runs/<profile>/<identity>/`` instead: a learner's experiments never change the study's runs."""
     identity = run_identity(cfg)
     study = runs_dir() / cfg.profile / identity
     if study_run():
         return study
-    scratch = scratch_runs_dir() / cfg.profile / identity
-    if (scratch / "final.json").exists() or (scratch / "checkpoint.pt").exists():
-        return scratch
     if (study / "final.json").exists() and run_staleness(cfg, study) is None:
         return study
-    return scratch
+    return scratch_runs_dir() / cfg.profile / identity
 
 
 def scratch_runs_dir() -> Path:
