@@ -6,7 +6,7 @@ import torch
 from vireid_lib import engine
 from vireid_lib.config import ConfigError, experiment_config
 from vireid_lib.engine import run_identity
-from vireid_lib.experiments import pretrained_backbone, run
+from vireid_lib.experiments import pretrained_backbone, run, run_path
 from vireid_lib.pretraining import pretraining_config
 
 
@@ -79,6 +79,11 @@ def test_a_run_starts_from_the_pretrained_backbone_and_records_which(monkeypatch
     for name, value in weights.items():
         torch.testing.assert_close(start[name], value, rtol=0, atol=0)
     assert any(not torch.equal(v, weights[n]) for n, v in list(first.values())[0].items())  # not the random start
+
+    # a backbone from another run, without that run's fingerprint, is refused: the run could not record it
+    with pytest.raises(ValueError, match="comes from run elsewhere, not from the pretraining its configuration"):
+        engine.train(c.with_overrides(seed=5), run_path(c.with_overrides(seed=5)), progress_bar=False, log=False,
+                     backbone=(weights, "elsewhere"))
 
 
 def test_a_grid_trains_the_pretraining_first_and_counts_it(monkeypatch):

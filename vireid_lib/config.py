@@ -475,7 +475,8 @@ class ExperimentConfig:
             if self.profile != "paper":
                 raise ConfigError(f"data.dataset={new!r}: this configuration reads the real {self.data.dataset} data "
                                   f"at {self.data.root}, which is not the {new} dataset; give its folder too "
-                                  f"(data.root=...), or data.root=None for the synthetic one")
+                                  f"(data.root=..., on the command line --set data.root=/path), or "
+                                  f"data.root=None (--set data.root=null) for the synthetic one")
             cfg = dataclasses.replace(cfg, data=with_real_root(dataclasses.replace(cfg.data, root=None), self.profile))
         return cfg
 
@@ -586,10 +587,8 @@ def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, d
     if readings not in READINGS:
         raise ConfigError(f"unknown readings {readings!r}; choose one of {', '.join(READINGS)}")
     base = EXPERIMENT_PROFILES[profile]
-    data = data_config(profile, resolve_root=False, root=data_root)
-    cfg = ExperimentConfig(name=name, profile=profile, seed=seed, data=data,
-                           model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
-    dataset = dotted.get("data.dataset", data.dataset)
+    cfg = _profile_base(profile, name, seed, data_root)
+    dataset = dotted.get("data.dataset", cfg.data.dataset)
     dotted = {**base.get("by_dataset", {}).get(dataset, {}), **READINGS[readings], **dotted}
     cfg = apply_overrides(cfg, dotted) if dotted else cfg
     cfg = dataclasses.replace(cfg, data=with_real_root(cfg.data, profile))  # after `data.dataset` overrides
@@ -597,10 +596,12 @@ def experiment_config(profile: str = "cpu", name: str = "full", seed: int = 0, d
     return cfg
 
 
-def _profile_base(profile: str) -> ExperimentConfig:
-    """A profile's configuration before any per-dataset default (the values a dataset's defaults replace)."""
+def _profile_base(profile: str, name: str = "base", seed: int = 0, data_root: str | None = None) -> ExperimentConfig:
+    """A profile's configuration before any override or per-dataset default (the values a dataset's defaults
+    replace), its real-data root not yet resolved."""
     base = EXPERIMENT_PROFILES[profile]
-    return ExperimentConfig(name="base", profile=profile, seed=0, data=data_config(profile, resolve_root=False),
+    return ExperimentConfig(name=name, profile=profile, seed=seed,
+                            data=data_config(profile, resolve_root=False, root=data_root),
                             model=ModelConfig(**base["model"]), train=replace_checked(TrainConfig(), **base["train"]))
 
 

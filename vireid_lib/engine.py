@@ -335,7 +335,7 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
     final_path = run_dir / "final.json"
     if final_path.exists() and run_staleness(cfg, run_dir) is None:
         return read_final(final_path)
-    if cfg.model.synthetic_pretrain_ids and backbone is None and not _reevaluation_only(cfg, run_dir):
+    if cfg.model.synthetic_pretrain_ids and backbone is None and not reevaluation_only(cfg, run_dir):
         raise ValueError(f"{cfg.name} starts from a synthetic pretraining (model.synthetic_pretrain_ids = "
                          f"{cfg.model.synthetic_pretrain_ids}): train it with vireid_lib.experiments.run, which "
                          f"trains or reads the pretraining first, or pass backbone=")
@@ -358,9 +358,10 @@ def train(cfg: ExperimentConfig, run_dir: Path, progress_bar: bool = True, log: 
         return _train_locked(cfg, run_dir, identity, progress_bar, log, stop_after_batches, data, backbone)
 
 
-def _reevaluation_only(cfg: ExperimentConfig, run_dir: Path) -> bool:
-    """The run has finished and only its test data changed: it is evaluated again with its trained model, not
-    trained (so it needs no pretrained backbone)."""
+def reevaluation_only(cfg: ExperimentConfig, run_dir: Path) -> bool:
+    """The run in ``run_dir`` has finished and only its test data changed: :func:`train` evaluates it again with its
+    trained model instead of training it (so it needs no pretrained backbone)."""
+    run_dir = Path(run_dir)
     return ((run_dir / "final.json").exists() and (run_dir / "model.pt").exists()
             and run_staleness(cfg, run_dir) == "test data")
 

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from .config import ExperimentConfig
-from .engine import load_model, train
+from .engine import load_model, reevaluation_only, train
 from .errors import VireidError
 from .grids import Row, rows
 from .io import atomic_path
@@ -87,11 +87,9 @@ def backbone_for(cfg: ExperimentConfig, path: Path, log: bool = False) -> tuple[
     """What :func:`vireid_lib.engine.train` needs to train ``cfg`` in ``path``: its pretrained backbone
     (:func:`pretrained_backbone`), or ``None`` when it needs none (no synthetic pretraining; finished and fresh; or
     only evaluated again, as when its test data alone changed)."""
-    if not cfg.model.synthetic_pretrain_ids:
-        return None
     path = Path(path)
-    why = run_staleness(cfg, path) if (path / "final.json").exists() else "unfinished"
-    if why is None or (why == "test data" and (path / "model.pt").exists()):
+    if not cfg.model.synthetic_pretrain_ids or reevaluation_only(cfg, path) or (
+            (path / "final.json").exists() and run_staleness(cfg, path) is None):
         return None
     return pretrained_backbone(cfg, log)
 
@@ -162,8 +160,7 @@ def trained_model(cfg: ExperimentConfig, device="cpu", progress_bar: bool = True
             committed = read_final(path / "final.json")
             # CPU results depend on the number of threads (reduction order): retrain with the committed run's
             with _num_threads(committed.get("provenance", {}).get("threads", 0)):
-                again = train(cfg, scratch, progress_bar=progress_bar,
-                              backbone=pretrained_backbone(cfg) if cfg.model.synthetic_pretrain_ids else None)
+                again = train(cfg, scratch, progress_bar=progress_bar, backbone=backbone_for(cfg, scratch))
             _warn_if_different(committed, again, path)
             with atomic_path(path / "model.pt", suffix=".pt") as tmp:
                 shutil.copyfile(scratch / "model.pt", tmp)
@@ -277,14 +274,16 @@ def run_grid(grids: list[str], profile: str = "cpu", seeds: tuple[int, ...] | No
     from . import progress
     from .pretraining import pretraining_config
 
+    def pretrainings(configs: list[ExperimentConfig]) -> list[ExperimentConfig]:  # the ones these runs start from
+        return unique_runs([(None, 0, pretraining_config(c)) for c in configs if c.model.synthetic_pretrain_ids])
+
     todo_all = unique_runs(grid_runs(grids, profile, seeds, data_root))
-    pre = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids])
     if pretraining_only:
         shard(todo_all, shard_index, shard_count)  # a shard that does not exist is refused all the same
-        todo_all = mine = pre
+        todo_all = mine = pretrainings(todo_all)
     else:
         todo_all = shard(todo_all, shard_index, shard_count)
-        mine = unique_runs([(None, 0, pretraining_config(c)) for c in todo_all if c.model.synthetic_pretrain_ids])
+        mine = pretrainings(todo_all)
         if shard_count > 1:
             for p in mine:
                 why = ("has not been trained" if not (run_path(p) / "final.json").exists()

@@ -422,13 +422,19 @@ def _weights_digest(path: str, inode: int, mtime_ns: int, ctime_ns: int, size: i
     return saved.get("sha256") if isinstance(saved, dict) else None
 
 
+def _code_changed(recorded: dict, current: dict) -> bool:
+    """The code fingerprints differ on both grids (the same code agrees on at least one: :func:`trace_hashes`); a
+    record with one hash only (older runs) is compared on it."""
+    return recorded.get("code") != current["code"] and ("code_alt" not in recorded
+                                                         or recorded["code_alt"] != current.get("code_alt"))
+
+
 def _pretraining_changed(recorded: dict | None, current: dict) -> bool:
     """The pretraining a run started from is not today's (see :func:`vireid_lib.runs.pretraining_fingerprint`)."""
     if not recorded:
         return True
-    if any(recorded.get(k) != current.get(k) for k in ("identity", "train_data", "weights")):
-        return True
-    return recorded.get("code") != current["code"] and recorded.get("code_alt") != current.get("code_alt")
+    return any(recorded.get(k) != current.get(k) for k in ("identity", "train_data", "weights")) \
+        or _code_changed(recorded, current)
 
 
 def staleness(recorded: dict | None, current: dict) -> str | None:
@@ -438,9 +444,8 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
     before fingerprints existed is stale (``"code"``)."""
     if not recorded:
         return "code"
-    if recorded.get("code") != current["code"] and ("code_alt" not in recorded
-                                                     or recorded["code_alt"] != current.get("code_alt")):
-        return "code"  # the same code agrees on at least one grid (trace_hashes); a run recorded with one hash: on it
+    if _code_changed(recorded, current):
+        return "code"
     if "pretraining" in current and _pretraining_changed(recorded.get("pretraining"), current["pretraining"]):
         return "pretraining"
     if recorded.get("train_data") != current["train_data"]:
