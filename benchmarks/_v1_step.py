@@ -2,7 +2,8 @@
 
 What the step was before the kernel work of issue 11: per-image loops in pad + crop and in channel random erasing,
 each modality augmented on its own, bilinear upsampling through ``F.interpolate``, NCHW memory, no compilation,
-PyTorch's deterministic mode on (which fills every new buffer with NaN). The model and the loss are the library's.
+PyTorch's deterministic mode on (which fills every new buffer with NaN), SGD's per-parameter loop (no fused kernel).
+The model and the loss are the library's.
 """
 
 from __future__ import annotations
@@ -74,3 +75,16 @@ def as_v1(model):
     if model.fusion is not None:
         model.fusion.aligned = types.MethodType(_aligned_interpolate, model.fusion)
     return model
+
+
+def build_optimizer(model, cfg):
+    """Version 1's optimiser: the library's parameter groups and hyper-parameters, through SGD's per-parameter loop
+    (today's is the fused kernel, the same numbers bit for bit)."""
+    from vireid_lib.training import build_optimizer as today
+
+    opt = today(model, cfg)
+    if not isinstance(opt, torch.optim.SGD):
+        return opt
+    groups = [{k: v for k, v in g.items() if k != "fused"} for g in opt.param_groups]
+    t = cfg.train
+    return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov, weight_decay=t.weight_decay)

@@ -4,9 +4,10 @@ Measured in one run, on one thread (as each grid worker):
 
 1. The full method's training step (augmentation of a sampler batch, forward, Eq. 13's loss, backward, SGD step)
    as version 1 took it (``_v1_step.py``: per-image augmentation loops, ``F.interpolate``, NCHW, no compilation,
-   deterministic mode) and as the cpu profile takes it today (batched augmentation, the fusion's upsampling as one
-   matrix product, channels-last, ``torch.compile``): the two are timed in alternation, step by step, so that
-   another process on the machine slows both alike. The same for the baseline and +fusion rows of Table 1.
+   deterministic mode, SGD's per-parameter loop) and as the cpu profile takes it today (batched augmentation, the
+   fusion's upsampling as one matrix product, channels-last, ``torch.compile``, the fused SGD kernel): the two are
+   timed in alternation, step by step, so that another process on the machine slows both alike. The same for the
+   baseline and +fusion rows of Table 1.
 2. ``torch.compile``'s first-call cost with an empty inductor cache (cold) and with a filled one (warm, every grid
    run after the first of its kind), each in a fresh process.
 3. The grid (every unique run of every grid, ``vireid grid all``): its training steps per run from the datasets,
@@ -58,7 +59,7 @@ class Stepper:
         elif cfg.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
-        self.opt = build_optimizer(model, cfg)
+        self.opt = v1.build_optimizer(model, cfg) if version == "v1" else build_optimizer(model, cfg)
         self.forward = compiled_forward(model, cfg) if version == "today" else model
         n = cfg.train.P * cfg.train.K
         g = torch.Generator().manual_seed(1)

@@ -40,6 +40,36 @@ def test_pretrained_backbone_trains_at_a_tenth_of_the_lr():
     assert isinstance(engine.build_optimizer(model, cfg), torch.optim.SGD) and groups[0]["params"]
 
 
+def test_the_fused_sgd_computes_what_sgds_loop_computes_bit_for_bit():
+    """build_optimizer's fused SGD (speed) leaves every number of a run as SGD's per-parameter loop gives it:
+    nesterov momentum, weight decay and two learning rates, on channels-last weights, over a few full steps."""
+    import copy
+
+    cfg = smoke(**{"train.optimizer": "sgd", "train.lr": 0.1, "train.nesterov": True, "train.channels_last": True,
+                   "train.compile": False})
+    torch.manual_seed(0)
+    model = engine.build_model(cfg.model, 4, cfg.data.height, cfg.data.width).to(memory_format=torch.channels_last)
+    n, g = cfg.train.P * cfg.train.K, torch.Generator().manual_seed(1)
+    vis, ir = (torch.rand(n, 3, cfg.data.height, cfg.data.width, generator=g) for _ in range(2))
+    labels = torch.arange(cfg.train.P).repeat_interleave(cfg.train.K).repeat(2)
+    params = {}
+    for fused in (True, False):
+        m = copy.deepcopy(model)
+        opt = engine.build_optimizer(m, cfg.with_overrides(**{"model.pretrained": True}))  # two learning rates
+        assert opt.defaults["fused"] is True
+        if not fused:  # the same groups through SGD's per-parameter loop
+            opt = torch.optim.SGD([{k: v for k, v in gr.items() if k != "fused"} for gr in opt.param_groups],
+                                  lr=cfg.train.lr, momentum=cfg.train.momentum, nesterov=True,
+                                  weight_decay=cfg.train.weight_decay)
+        gen = engine.make_generator(1)
+        for _ in range(4):
+            engine.train_step(m, m, opt, None, vis, ir, labels, gen, cfg, torch.device("cpu"))
+        params[fused] = [p.detach() for p in m.parameters()]
+    assert len(params[True]) > 10
+    assert all(torch.equal(a, b) for a, b in zip(params[True], params[False], strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(params[True], model.parameters(), strict=True))  # it trained
+
+
 def test_identity_ignores_the_name_and_mechanics_but_not_the_method():
     a = smoke(name="full")
     assert engine.run_identity(a) == engine.run_identity(smoke(name="another row", **{"train.eval_every": 2}))
