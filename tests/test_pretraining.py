@@ -16,7 +16,7 @@ def _cfg(**extra):
 
 
 def test_the_cpu_profile_pretrains_its_regdb_runs_only_and_an_override_wins():
-    assert experiment_config("cpu", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 1648
+    assert experiment_config("cpu", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 3296
     assert experiment_config("cpu").model.synthetic_pretrain_ids == 0  # SYSU-MM01 learns from scratch
     assert experiment_config("smoke", **{"data.dataset": "regdb"}).model.synthetic_pretrain_ids == 0
     off = experiment_config("cpu", **{"data.dataset": "regdb", "model.synthetic_pretrain_ids": 0})

@@ -139,7 +139,7 @@ def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_or
     monkeypatch.setattr(T, "grid_long", long)
     cpu = T.regdb_difficulty("cpu").set_index("dataset")
     assert cpu.loc["SYSU-MM01 all-search", "our baseline R1"] == 7.0 and cpu.loc["RegDB visible→thermal", "runs"] == 1
-    assert cpu.loc["RegDB visible→thermal", "backbone starts"] == "synthetic pretraining (1,648 ids)"
+    assert cpu.loc["RegDB visible→thermal", "backbone starts"] == "synthetic pretraining (3,296 ids)"
     assert cpu.loc["SYSU-MM01 all-search", "backbone starts"] == "from scratch"
     text = T.regdb_difficulty_reading(cpu.reset_index())
     assert "is the reverse of the real one" in text and "backbone on RegDB: synthetic pretraining" in text
