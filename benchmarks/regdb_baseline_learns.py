@@ -7,9 +7,9 @@ own model (the RegDB protocol). Runs are trained in a scratch results folder (``
 a temporary directory unless given), so nothing lands in ``results/runs``. With ``--sysu`` it also trains the
 same baseline on synthetic SYSU-MM01 with the val holdout (train ids only, scored on the val ids), for
 comparison. The cpu profile's RegDB runs start from its synthetic pretraining (``model.synthetic_pretrain_ids``,
-a stand-in for ImageNet weights: :mod:`vireid_lib.pretraining`), trained once in the scratch folder first (about
-25 minutes on one core); ``--set model.synthetic_pretrain_ids=0`` trains from scratch as before. One run takes a
-few minutes on 2 cores: the whole check about 30-45 minutes.
+a stand-in for ImageNet weights: :mod:`vireid_lib.pretraining`), trained once in the scratch folder first (3,296
+identities: about 45 minutes on one idle core, 67 beside the grid); ``--set model.synthetic_pretrain_ids=0`` trains
+from scratch as before. One run takes 5-10 minutes: the whole check of 10 splits about 2 hours.
 
 With ``--diagnose`` each split's model is also scored where it was trained and within each modality, to tell *why*
 it fails: cross-modal rank-1 on its own training identities (can it align the modalities at all?), visible→visible
@@ -23,7 +23,8 @@ another row of Table 1 instead of the baseline (e.g. ``"+RCC+CRE+Fusion+DML"``, 
 (``train.epochs=72 --set train.milestones=[60]``). A choice among such settings is made on a validation world, not
 on the reported one's test identities: ``--world 2 --shared-pretraining`` (people and places disjoint from the
 reported world 0 and from the pretraining's world 1, every split starting from the reported world's pretraining, as
-one set of ImageNet weights serves any target; ``VIREID_RESULTS_DIR=results`` uses the committed one; such runs
+one set of ImageNet weights serves any target; ``VIREID_RESULTS_DIR=results`` uses the study's one in
+``results/runs/``, trained there first if it is not committed yet; such runs
 record the pretraining they started from, not the one their configuration names, so a second call trains them
 again). With more identities than the real 412, ``--gallery-ids 206`` also scores the test queries against 10
 random galleries of 206 test identities, so that rank-1 and its multiple of chance compare with the real protocol's
@@ -59,7 +60,8 @@ def main() -> None:
                     help="start every split from the reported world's synthetic pretraining whatever --world (as "
                          "one set of ImageNet weights serves any target): measures a validation world (--world 2: "
                          "people and places disjoint from the reported world 0 and the pretraining's world 1) with "
-                         "the study's pretraining; with VIREID_RESULTS_DIR=results the committed one is used")
+                         "the study's pretraining; with VIREID_RESULTS_DIR=results the one in results/runs/ is "
+                         "used (trained there first if missing)")
     args = ap.parse_args()
     os.environ.setdefault("VIREID_RESULTS_DIR", tempfile.mkdtemp(prefix="vireid-deep-check-"))
     from vireid_lib.cli import _parse_sets

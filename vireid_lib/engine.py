@@ -65,7 +65,15 @@ from .io import (
 )
 from .models import VIReIDNet, build_model
 from .runs import data_fingerprint, read_final, run_fingerprint, run_identity, run_staleness  # noqa: F401 (re-exported)
-from .training import TrainingDiverged, _autocast, build_optimizer, lr_factor, set_lr, train_step  # noqa: F401 (re-exported)
+from .training import (  # noqa: F401 (re-exported)
+    TrainingDiverged,
+    _autocast,
+    build_optimizer,
+    load_optimizer_state,
+    lr_factor,
+    set_lr,
+    train_step,
+)
 from .transforms import make_generator, test_transform, to_tensor
 
 CHECKPOINT_FORMAT = 2
@@ -466,7 +474,7 @@ def _train_locked(cfg: ExperimentConfig, run_dir: Path, identity: str, progress_
                           f"to {stale.name}, starting again", log)
         else:
             model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
+            load_optimizer_state(opt, state["optimizer"])
             scaler.load_state_dict(state["scaler"])
             try:
                 _set_rng_state(state["rng"], gen)

@@ -66,11 +66,30 @@ def build_optimizer(model: VIReIDNet, cfg) -> torch.optim.Optimizer:
               {"params": backbone, "lr": t.lr * factor, "base_lr": t.lr * factor}]
     if t.optimizer == "sgd":
         # the fused kernel: one pass over each parameter instead of SGD's loop of tensor operations (a third of the
-        # optimiser's time on this CPU), the same numbers bit for bit (tests/test_engine.py)
-        fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
+        # optimiser's time on this CPU). The same numbers as the loop on the SIMD-vectorised part of each tensor; a
+        # tensor's last (size mod vector width) elements may round otherwise in the last bit, a run mechanic like
+        # channels-last (tests/test_engine.py). Not with fp16 loss scaling: a fused step that the scaler skips (an
+        # overflow, as often on the first step) leaves its momentum buffers uninitialised, where the loop leaves none.
+        fused = t.amp != "fp16" and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                                        for p in model.parameters())
         return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
                                weight_decay=t.weight_decay, fused=fused)
     return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
+
+
+def load_optimizer_state(opt: torch.optim.Optimizer, state: dict) -> None:
+    """A checkpoint's optimiser state into ``opt``, which keeps its own kernel: ``load_state_dict`` would restore the
+    saved groups' ``fused`` flag (a checkpoint written before the fused SGD would turn it off, and with fp16 trip the
+    scaler), and each momentum buffer is laid out as its parameter (channels-last or not: the fused CPU kernel walks
+    parameter, gradient and buffer with the parameter's strides)."""
+    kernel = {k: opt.defaults[k] for k in ("fused", "foreach") if k in opt.defaults}
+    opt.load_state_dict(state)
+    for group in opt.param_groups:
+        group.update(kernel)
+        for p in group["params"]:
+            buf = opt.state.get(p, {}).get("momentum_buffer")
+            if buf is not None and buf.stride() != p.stride():
+                opt.state[p]["momentum_buffer"] = torch.empty_like(p).copy_(buf)
 
 
 def lr_factor(epoch: int, cfg) -> float:
