@@ -77,14 +77,10 @@ def as_v1(model):
     return model
 
 
+
 def build_optimizer(model, cfg):
-    """Version 1's optimiser: the library's parameter groups and hyper-parameters, through SGD's per-parameter loop
-    (today's is the fused kernel, the same numbers bit for bit)."""
+    """Version 1's optimiser: the library's groups and hyper-parameters through SGD's per-parameter loop (today's
+    fused kernel gives the same numbers but for the last bit of each tensor's non-vectorised tail)."""
     from vireid_lib.training import build_optimizer as today
 
-    opt = today(model, cfg)
-    if not isinstance(opt, torch.optim.SGD):
-        return opt
-    groups = [{k: v for k, v in g.items() if k != "fused"} for g in opt.param_groups]
-    t = cfg.train
-    return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov, weight_decay=t.weight_decay)
+    return today(model, cfg, fused=False)

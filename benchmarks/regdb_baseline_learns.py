@@ -8,8 +8,9 @@ a temporary directory unless given), so nothing lands in ``results/runs``. With 
 same baseline on synthetic SYSU-MM01 with the val holdout (train ids only, scored on the val ids), for
 comparison. The cpu profile's RegDB runs start from its synthetic pretraining (``model.synthetic_pretrain_ids``,
 a stand-in for ImageNet weights: :mod:`vireid_lib.pretraining`), trained once in the scratch folder first (3,296
-identities: about 45 minutes on one idle core, 67 beside the grid); ``--set model.synthetic_pretrain_ids=0`` trains
-from scratch as before. One run takes 5-10 minutes: the whole check of 10 splits about 2 hours.
+identities: 67 minutes beside the grid on this 2-core machine; the 1,648-identity one took 26); ``--set
+model.synthetic_pretrain_ids=0`` trains from scratch as before. One run takes 5-10 minutes: the whole check of
+10 splits about 2 hours.
 
 With ``--diagnose`` each split's model is also scored where it was trained and within each modality, to tell *why*
 it fails: cross-modal rank-1 on its own training identities (can it align the modalities at all?), visible→visible

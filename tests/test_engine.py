@@ -56,12 +56,9 @@ def test_the_fused_sgd_computes_what_sgds_loop_computes():
     params = {}
     for fused in (True, False):
         m = copy.deepcopy(model)
-        opt = engine.build_optimizer(m, cfg.with_overrides(**{"model.pretrained": True}))  # two learning rates
-        assert opt.defaults["fused"] is True
-        if not fused:  # the same groups through SGD's per-parameter loop
-            opt = torch.optim.SGD([{k: v for k, v in gr.items() if k != "fused"} for gr in opt.param_groups],
-                                  lr=cfg.train.lr, momentum=cfg.train.momentum, nesterov=True,
-                                  weight_decay=cfg.train.weight_decay)
+        two_lrs = cfg.with_overrides(**{"model.pretrained": True})
+        opt = engine.build_optimizer(m, two_lrs) if fused else engine.build_optimizer(m, two_lrs, fused=False)
+        assert opt.defaults["fused"] is fused and len(opt.param_groups) == 2
         gen = engine.make_generator(1)
         for _ in range(4):
             engine.train_step(m, m, opt, None, vis, ir, labels, gen, cfg, torch.device("cpu"))
@@ -91,6 +88,8 @@ def test_fp16_loss_scaling_keeps_sgds_loop_and_a_skipped_step_leaves_no_momentum
     model = engine.build_model(cfg.model, 4, 32, 16)
     opt = engine.build_optimizer(model, cfg)
     assert not opt.defaults["fused"]
+    with pytest.raises(ValueError, match="no fp16 loss scaling; call build_optimizer with fused=None"):
+        engine.build_optimizer(model, cfg, fused=True)
     scaler = torch.amp.GradScaler("cpu")
     scaler.scale(torch.zeros(()))  # the scale is set at the first loss it scales
     for p in model.parameters():
@@ -105,8 +104,7 @@ def test_a_checkpoints_optimiser_state_keeps_todays_kernel_and_the_parameters_la
     and momentum saved in another memory layout is laid out as its parameter."""
     cfg = smoke(**{"train.optimizer": "sgd"})
     model = engine.build_model(cfg.model, 4, 32, 16)
-    groups = [{k: v for k, v in g.items() if k != "fused"} for g in engine.build_optimizer(model, cfg).param_groups]
-    old = torch.optim.SGD(groups, lr=0.1, momentum=0.9)  # SGD's loop, as before the fused kernel
+    old = engine.build_optimizer(model, cfg, fused=False)  # SGD's loop, as before the fused kernel
     for p in model.parameters():
         p.grad = torch.ones_like(p)
     old.step()

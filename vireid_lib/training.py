@@ -54,9 +54,10 @@ def divergence(history: list[dict], factor: float = DIVERGENCE_FACTOR) -> dict |
     return None
 
 
-def build_optimizer(model: VIReIDNet, cfg) -> torch.optim.Optimizer:
+def build_optimizer(model: VIReIDNet, cfg, fused: bool | None = None) -> torch.optim.Optimizer:
     """Two groups: new layers (heads, fusion module) at lr; the backbone at lr × pretrained_lr_factor when it
-    is ImageNet-initialised, at lr otherwise."""
+    is ImageNet-initialised, at lr otherwise. ``fused``: SGD's fused kernel (``None``: wherever it is safe, below;
+    ``False``: SGD's per-parameter loop, as version 1 and the tests that compare the two)."""
     t = cfg.train
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     ids = {id(p) for p in backbone}
@@ -65,13 +66,17 @@ def build_optimizer(model: VIReIDNet, cfg) -> torch.optim.Optimizer:
     groups = [{"params": new, "lr": t.lr, "base_lr": t.lr},
               {"params": backbone, "lr": t.lr * factor, "base_lr": t.lr * factor}]
     if t.optimizer == "sgd":
-        # the fused kernel: one pass over each parameter instead of SGD's loop of tensor operations (a third of the
-        # optimiser's time on this CPU). The same numbers as the loop on the SIMD-vectorised part of each tensor; a
+        # the fused kernel: one pass over each parameter instead of SGD's loop of tensor operations (about a third of
+        # the loop's time on this CPU). The same numbers as the loop on the SIMD-vectorised part of each tensor; a
         # tensor's last (size mod vector width) elements may round otherwise in the last bit, a run mechanic like
         # channels-last (tests/test_engine.py). Not with fp16 loss scaling: a fused step that the scaler skips (an
         # overflow, as often on the first step) leaves its momentum buffers uninitialised, where the loop leaves none.
-        fused = t.amp != "fp16" and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
-                                        for p in model.parameters())
+        safe = t.amp != "fp16" and all(p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                                       for p in model.parameters())
+        if fused and not safe:
+            raise ValueError("the fused SGD kernel needs floating-point parameters on cpu or cuda and no fp16 loss "
+                             "scaling; call build_optimizer with fused=None to use it only where it is safe")
+        fused = safe if fused is None else fused
         return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
                                weight_decay=t.weight_decay, fused=fused)
     return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
