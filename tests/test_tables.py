@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from vireid_lib import paper
 from vireid_lib.experiments import grid_runs, run_grid, run_path
@@ -125,12 +126,18 @@ def test_ablation_table_gives_each_difference_its_welch_interval(monkeypatch):
     assert df.loc["Joint-to-Global&Fusion", "ours R1"] == "60.0 (1 seed)" and df.loc["None", "seeds"] == "3/3"
 
 
-def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_ordering_holds(monkeypatch):
+@pytest.mark.parametrize("regdb, ordering", [([5.0], "is not resolved (fewer than 2 seeds (1 / 3)"),
+                                              ([2.0, 2.2, 1.8, 2.1], "is the reverse of the real one (RegDB"),
+                                              ([11.0, 11.4, 10.8, 11.1], "matches the real one (RegDB"),
+                                              ([7.5, 6.4, 8.1, 6.9], "is not resolved, the two within the runs'")])
+def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_ordering_holds(monkeypatch, regdb,
+                                                                                             ordering):
     from vireid_lib import tables as T
 
     def long(grid, profile, seeds=None, data_root=None, reading=None):
-        row, proto, r1, chance = (("Baseline", "SYSU-MM01 all-search single-shot", [8.0, 6.0], 1.04) if grid == "table1"
-                                  else ("Baseline (split 1)", "RegDB visible-to-thermal", [5.0], 0.49))
+        row, proto, r1, chance = (("Baseline", "SYSU-MM01 all-search single-shot", [8.0, 6.0, 7.0], 1.04)
+                                  if grid == "table1" else
+                                  ("Baseline (split 1)", "RegDB visible-to-thermal", regdb, 0.49))
         recs = [{"table": "x", "row": row, "x": None, "seed": i, "protocol": proto, "metric": m, "value": v,
                  "run": "r", "data": "synthetic", "profile": profile, "stale": ""}
                 for i, val in enumerate(r1) for m, v in (("R1", val), ("chance R1", chance))]
@@ -138,11 +145,23 @@ def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_or
 
     monkeypatch.setattr(T, "grid_long", long)
     cpu = T.regdb_difficulty("cpu").set_index("dataset")
-    assert cpu.loc["SYSU-MM01 all-search", "our baseline R1"] == 7.0 and cpu.loc["RegDB visible→thermal", "runs"] == 1
+    cpu = T.regdb_difficulty("cpu")
+    assert cpu.attrs["R1 values"] == {"SYSU-MM01 all-search": [8.0, 6.0, 7.0], "RegDB visible→thermal": regdb}
+    text = T.regdb_difficulty_reading(cpu)
+    cpu = cpu.set_index("dataset")
+    assert cpu.loc["SYSU-MM01 all-search", "our baseline R1"] == 7.0
+    assert cpu.loc["RegDB visible→thermal", "runs"] == len(regdb)
     assert cpu.loc["RegDB visible→thermal", "backbone starts"] == "synthetic pretraining (3,296 ids)"
     assert cpu.loc["SYSU-MM01 all-search", "backbone starts"] == "from scratch"
-    text = T.regdb_difficulty_reading(cpu.reset_index())
-    assert "is the reverse of the real one" in text and "backbone on RegDB: synthetic pretraining" in text
+    assert f"the ordering {ordering}" in text and "backbone on RegDB: synthetic pretraining" in text
+    if len(regdb) > 1:  # the test's numbers are shown: Welch's t of the runs, by hand
+        a, b = np.array(regdb), np.array([8.0, 6.0, 7.0])
+        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+        p = 2 * scipy.stats.t.sf(abs(a.mean() - b.mean()) / np.sqrt(va + vb), df)
+        assert f"= {a.mean() - b.mean():+.1f} points" in text and f"p = {p:.2g})" in text
+        assert (p < 0.05) == ("not resolved" not in text)
     smoke = T.regdb_difficulty("smoke")
     assert set(smoke["backbone starts"]) == {"from scratch"}
-    assert T.regdb_difficulty_reading(smoke).endswith("is the reverse of the real one.")
+    smoke_text = T.regdb_difficulty_reading(smoke)
+    assert f"the ordering {ordering}" in smoke_text and "backbone on RegDB" not in smoke_text
