@@ -8,6 +8,7 @@ import pytest
 import scipy.stats
 
 from vireid_lib import paper
+from vireid_lib.errors import VireidError
 from vireid_lib.experiments import grid_runs, run_grid, run_path
 from vireid_lib.tables import ablation_table, comparison_table, save_table, theta_curves
 
@@ -126,7 +127,7 @@ def test_ablation_table_gives_each_difference_its_welch_interval(monkeypatch):
     assert df.loc["Joint-to-Global&Fusion", "ours R1"] == "60.0 (1 seed)" and df.loc["None", "seeds"] == "3/3"
 
 
-@pytest.mark.parametrize("regdb, ordering", [([5.0], "is not resolved (fewer than 2 seeds (1 / 3)"),
+@pytest.mark.parametrize("regdb, ordering", [([5.0], "is not resolved (fewer than 2 runs (1 / 3)"),
                                               ([2.0, 2.2, 1.8, 2.1], "is the reverse of the real one (RegDB"),
                                               ([11.0, 11.4, 10.8, 11.1], "matches the real one (RegDB"),
                                               ([7.5, 6.4, 8.1, 6.9], "is not resolved, the two within the runs'")])
@@ -144,7 +145,6 @@ def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_or
         return pd.DataFrame(recs)
 
     monkeypatch.setattr(T, "grid_long", long)
-    cpu = T.regdb_difficulty("cpu").set_index("dataset")
     cpu = T.regdb_difficulty("cpu")
     assert cpu.attrs["R1 values"] == {"SYSU-MM01 all-search": [8.0, 6.0, 7.0], "RegDB visible→thermal": regdb}
     text = T.regdb_difficulty_reading(cpu)
@@ -165,3 +165,6 @@ def test_regdb_difficulty_says_how_each_backbone_started_and_whether_the_real_or
     assert set(smoke["backbone starts"]) == {"from scratch"}
     smoke_text = T.regdb_difficulty_reading(smoke)
     assert f"the ordering {ordering}" in smoke_text and "backbone on RegDB" not in smoke_text
+    # the per-run values are needed: a table without them (read back from its CSV) is refused, not misread
+    with pytest.raises(VireidError, match="per-run rank-1"):
+        T.regdb_difficulty_reading(pd.DataFrame(smoke.to_dict("records")))

@@ -358,15 +358,17 @@ def regdb_difficulty_reading(t: pd.DataFrame, alpha: float = 0.05) -> str:
         return "The baseline's runs on both datasets are not all finished yet (rerun to train them)."
     real_regdb_easier = r["AGW on the real data (paper)"] > s["AGW on the real data (paper)"]
     vals = t.attrs.get("R1 values", {})
-    test = welch(vals.get(r["dataset"], [r["our baseline R1"]]), vals.get(s["dataset"], [s["our baseline R1"]]),
-                 alpha=alpha)
     text = (f"On the real data AGW reaches {r['AGW on the real data (paper)']:.2f} % rank-1 on RegDB against "
             f"{s['AGW on the real data (paper)']:.2f} % on SYSU-MM01 (the paper's Tables 5–6). Our baseline reaches "
             f"{r['our baseline R1']:.1f} % on synthetic RegDB ({r['× chance']:.0f}× chance, {int(r['runs'])} runs) and "
             f"{s['our baseline R1']:.1f} % on synthetic SYSU-MM01 ({s['× chance']:.0f}× chance, "
             f"{int(s['runs'])} runs): ")
+    if r["dataset"] not in vals or s["dataset"] not in vals:  # e.g. a table read back from its CSV
+        raise VireidError("regdb_difficulty_reading needs the per-run rank-1 that regdb_difficulty keeps in "
+                         "attrs['R1 values']; pass the table it returned, not a copy read back from a file")
+    test = welch(vals[r["dataset"]], vals[s["dataset"]], alpha=alpha)
     if not test.has_p:
-        text += f"the ordering is not resolved ({test.note})"
+        text += f"the ordering is not resolved ({test.note.replace('seeds', 'runs')})"
     else:
         stat = (f"RegDB − SYSU-MM01 = {test.delta:+.1f} points, {100 * test.confidence:.0f} % CI "
                 f"[{test.ci_low:+.1f}, {test.ci_high:+.1f}], Welch's t p = {test.p:.2g}")
