@@ -77,7 +77,6 @@ def as_v1(model):
     return model
 
 
-
 def build_optimizer(model, cfg):
     """Version 1's optimiser: the library's groups and hyper-parameters through SGD's per-parameter loop (today's
     fused kernel gives the same numbers but for the last bit of each tensor's non-vectorised tail)."""

@@ -90,6 +90,10 @@ def test_fp16_loss_scaling_keeps_sgds_loop_and_a_skipped_step_leaves_no_momentum
     assert not opt.defaults["fused"]
     with pytest.raises(ValueError, match="no fp16 loss scaling; call build_optimizer with fused=None"):
         engine.build_optimizer(model, cfg, fused=True)
+    adam = smoke(**{"train.optimizer": "adam"})  # the fused kernel asked of another optimiser: refused, not ignored
+    assert isinstance(engine.build_optimizer(model, adam, fused=False), torch.optim.Adam)
+    with pytest.raises(ValueError, match="train.optimizer is 'adam'; set train.optimizer='sgd'"):
+        engine.build_optimizer(model, adam, fused=True)
     scaler = torch.amp.GradScaler("cpu")
     scaler.scale(torch.zeros(()))  # the scale is set at the first loss it scales
     for p in model.parameters():

@@ -79,6 +79,9 @@ def build_optimizer(model: VIReIDNet, cfg, fused: bool | None = None) -> torch.o
         fused = safe if fused is None else fused
         return torch.optim.SGD(groups, lr=t.lr, momentum=t.momentum, nesterov=t.nesterov,
                                weight_decay=t.weight_decay, fused=fused)
+    if fused:
+        raise ValueError(f"fused=True asks for SGD's fused kernel, but train.optimizer is {t.optimizer!r}; "
+                         "set train.optimizer='sgd' or call build_optimizer with fused=None")
     return torch.optim.Adam(groups, lr=t.lr, weight_decay=t.weight_decay)
 
 
