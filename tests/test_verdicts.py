@@ -95,3 +95,42 @@ def test_the_sensitivity_table_swaps_the_methods_runs_for_a_readings(monkeypatch
     same = s[s["reading"] == "wrt-agw"]
     assert same["method R1"].iloc[0] == pytest.approx(31.3, abs=1) and same["seeds"].iloc[0] == 5
     assert set(s["reading"]) == set(verdicts.SENSITIVITY_READINGS)
+
+
+def regdb_frame(grid: str, r1_by_split: dict[int, list[float]], stale: dict[int, str] | None = None) -> pd.DataFrame:
+    """A grid_long-like frame of a RegDB grid: per split, one run per listed rank-1 (mAP = rank-1 + 1)."""
+    recs = []
+    for r in rows(grid):
+        for s, v in enumerate(r1_by_split.get(int(r.x), [])):
+            for metric, value in (("R1", v), ("mAP", v + 1), ("chance R1", 0.49)):
+                recs.append({"table": r.table, "row": r.name, "x": r.x, "seed": s, "protocol":
+                             "RegDB visible-to-thermal", "metric": metric, "value": value, "run": "r",
+                             "data": "synthetic", "profile": "cpu", "stale": (stale or {}).get(int(r.x), "")})
+    return pd.DataFrame(recs, columns=["table", "row", "x", "seed", "protocol", "metric", "value", "run", "data",
+                                       "profile", "stale"])
+
+
+def test_table5_is_tested_split_by_split_against_the_baseline_in_the_family():
+    from scipy import stats as st
+
+    rng = np.random.default_rng(5)
+    base = {t: [7.0 + rng.normal()] for t in range(1, 11)}
+    ours = {t: list(2.0 + rng.normal(size=3)) for t in range(1, 11)}
+    ours[10] = []  # split 10 of the method not finished: that split is left out of the pairing
+    grids = {"table1": long_frame("table1", TABLE1), "table5": regdb_frame("table5", ours, stale={9: "code"}),
+             "regdb_baseline": regdb_frame("regdb_baseline", base)}
+    table = verdicts.family(grids)
+    assert table.attrs["family_size"] == 7 + 1  # Table 5's rank-1 claim joins the one Holm family
+    t5 = table[table["claim"] == verdicts.REGDB_CLAIM].set_index("metric")
+    splits = range(1, 9)  # 9 is stale, 10 has no run of the method
+    a, b = [np.mean(ours[t]) for t in splits], [base[t][0] for t in splits]
+    assert t5.loc["R1", "ours Δ"] == pytest.approx(np.mean(a) - np.mean(b))
+    assert t5.loc["R1", "p"] == pytest.approx(st.ttest_rel(a, b).pvalue)
+    assert t5.loc["R1", "paper Δ"] == pytest.approx(92.00 - 70.05)  # the paper's Ours against AGW, Table 5
+    assert t5.loc["R1", "verdict"] == stats.CONTRADICTED  # 5 points below, against the paper's +21.95
+    assert t5.loc["R1", "test"] == "paired t over 8 RegDB splits"
+    assert t5.loc["R1", "seeds"] == "8 splits (Ours: ≥ 3 seed(s) each, Baseline: 1)"
+    assert t5.loc["mAP", "verdict"].startswith(stats.DESCRIPTIVE)
+    assert list(table.columns).count("seeds") == 1  # the claim's own "seeds" replaces the computed one
+    # no claim before both grids have a run
+    assert verdicts.regdb_claim(grids["table5"], None) == [] and verdicts.regdb_claim(None, None) == []

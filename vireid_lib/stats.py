@@ -577,7 +577,8 @@ def verdict_table(claims: Iterable, *, alpha: float = ALPHA, power: float = POWE
     own ``no_effect_below`` decides whether the paper reports no effect (:class:`Claim`).
 
     Columns: table, claim, metric, paper Δ, ours Δ, CI low, CI high, p, adjusted p, verdict, seeds,
-    what would resolve it, test, plus any keys of a claim's ``extra``. ``df.attrs`` holds alpha and family_size."""
+    what would resolve it, test, plus any keys of a claim's ``extra`` (a key among these columns overrides the
+    computed value, e.g. ``seeds`` for a claim whose units are not seeds). ``df.attrs`` holds alpha and family_size."""
     if test not in ("welch", "permutation"):
         raise StatsError(f"verdict_table: test must be 'welch' or 'permutation', got {test!r}")
     alpha = _check_level(alpha, "alpha", "verdict_table")
@@ -634,7 +635,7 @@ def verdict_table(claims: Iterable, *, alpha: float = ALPHA, power: float = POWE
                      "what would resolve it": resolve, "test": r.test, **c.extra})
     cols = ["table", "claim", "metric", "paper Δ", "ours Δ", "CI low", "CI high", "p", "adjusted p", "verdict",
             "seeds", "what would resolve it", "test"]
-    df = pd.DataFrame(rows, columns=cols + [k for k in dict.fromkeys(k for c in cs for k in c.extra)])
+    df = pd.DataFrame(rows, columns=cols + [k for k in dict.fromkeys(k for c in cs for k in c.extra) if k not in cols])
     df.attrs.update(alpha=alpha, family_size=m)
     return df
 
