@@ -18,7 +18,11 @@ def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
 
     claim = stats.Claim("Table 1: +RCC vs Baseline", 7.01, [31, 32, 30, 31, 33], [20, 21, 19, 20, 22], table="Table 1",
                         extra={"row": "+RCC", "against": "Baseline", "the paper says": "RCC improves on the baseline"})
-    stats.verdict_table([claim]).to_csv(tables_dir / "verdicts.csv", index=False)
+    regdb_claim = stats.Claim("Table 5: Ours vs Baseline (for AGW), RegDB", 21.95, result=stats.paired(
+        [2.0, 3.1, 1.5, 2.2], [7.0, 6.5, 8.1, 7.3]), table="Table 5", extra={
+        "row": "Ours", "against": "Baseline", "the paper says": "the method beats AGW on RegDB",
+        "seeds": "4 splits (Ours: ≥ 3 seed(s) each, Baseline: 1)"})
+    stats.verdict_table([claim, regdb_claim]).to_csv(tables_dir / "verdicts.csv", index=False)
     pd.DataFrame([{"sweep": "θ2", "chosen": 1.8, "verdict": "contradicted", "reading": "θ2 = 1.0 beats it"}]
                  ).to_csv(tables_dir / "06_theta_verdicts.csv", index=False)
     pd.DataFrame([{"protocol": "RegDB visible-to-thermal", "method": "ours (this study)", "R1": 3.0, "mAP": 4.0,
@@ -29,6 +33,9 @@ def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
     assert rcc and c.loc[rcc[0], "verdict"] == "supported" and "(paper Δ +7.01)" in rcc[0]
     assert "adjusted p" in c.loc[rcc[0], "this study"] and "seeds 5 / 5" in c.loc[rcc[0], "this study"]
     assert c.loc["Fig. 4: rank-1 is highest at θ2 = 1.8", "verdict"] == "contradicted"
+    t5 = [k for k in c.index if k.startswith("Table 5: Ours vs Baseline")]
+    assert t5 and c.loc[t5[0], "verdict"] == "contradicted"  # its units are splits, said as such (not "seeds 4")
+    assert c.loc[t5[0], "this study"].endswith(", 4 splits (Ours: ≥ 3 seed(s) each, Baseline: 1)")
     regdb = [k for k in c.index if k.endswith("(Table 5)")]
     # the paper's Table 5, row "Ours", visible-to-thermal: R1 92.00, mAP 88.01 (paper_numbers.json)
     assert regdb == ["the method reaches rank-1 92.00 / mAP 88.01 on RegDB visible-to-thermal (Table 5)"]
