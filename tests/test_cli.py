@@ -32,3 +32,15 @@ def test_console_script_is_installed():
     assert script.exists(), f"{script} missing: install the package (pip install -e .)"
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "reproduce" in out.stdout and "train" in out.stdout
+
+
+def test_plan_seeds_refuses_an_incomplete_first_stage(capsys):
+    """`vireid plan-seeds` before the first stage of seeds is complete (here: no smoke run trained in the tests'
+    results folder) is one clear error naming what is missing, and writes no plan."""
+    from vireid_lib.grids import SEED_PLAN
+
+    before = SEED_PLAN.read_text() if SEED_PLAN.exists() else None
+    assert main(["plan-seeds", "--profile", "smoke", "--write"]) == 2
+    err = capsys.readouterr().err
+    assert "the first stage is not complete" in err and "vireid grid" in err
+    assert (SEED_PLAN.read_text() if SEED_PLAN.exists() else None) == before

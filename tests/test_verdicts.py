@@ -134,3 +134,89 @@ def test_table5_is_tested_split_by_split_against_the_baseline_in_the_family():
     assert list(table.columns).count("seeds") == 1  # the claim's own "seeds" replaces the computed one
     # no claim before both grids have a run
     assert verdicts.regdb_claim(grids["table5"], None) == [] and verdicts.regdb_claim(None, None) == []
+
+
+# --- the second stage of seeds (issue 12, item 4) -------------------------------------------------------------------
+PATTERN = np.array([-1.2, -0.6, 0.0, 0.6, 1.2])  # the same spread (sd 0.95) on every row
+
+
+def first_stage(means: dict[str, float], drop: str | None = None) -> dict[str, pd.DataFrame]:
+    """Every grid of the family with each row's first-stage seeds of the cpu profile (rank-1 = mean + pattern);
+    ``drop``: a run name left one seed short."""
+    out = {}
+    for g in verdicts.ABLATION_GRIDS:
+        recs = []
+        for r in rows(g):
+            n = len(r.first_stage_seeds("cpu")) - (r.run_name == drop)
+            for s in range(n):
+                recs.append({"table": r.table, "row": r.name, "x": r.x, "seed": s, "protocol":
+                             "SYSU-MM01 all-search single-shot", "metric": "R1",
+                             "value": means.get(r.run_name, 30.0) + PATTERN[s], "run": "r", "data": "synthetic",
+                             "profile": "cpu", "stale": ""})
+        out[g] = pd.DataFrame(recs)
+    return out
+
+
+@pytest.fixture
+def plan_file(tmp_path, monkeypatch):
+    from vireid_lib import grids
+
+    monkeypatch.setattr(grids, "SEED_PLAN", tmp_path / "seed_plan.json")
+    return tmp_path / "seed_plan.json"
+
+
+def test_the_second_stage_gives_more_seeds_where_the_power_estimate_says_they_would_resolve(plan_file):
+    from vireid_lib.errors import VireidError
+
+    long = first_stage({"Table 1: +RCC+CRE+Fusion+DML": 32.5})  # DML's step: +2.5 over 5 + 5 seeds of sd 0.95
+    fam = verdicts.family(long)
+    r1 = fam[fam["metric"] == "R1"].set_index("claim")
+    step = "Table 1: +RCC+CRE+Fusion+DML vs +RCC+CRE+Fusion"
+    assert r1.loc[step, "verdict"].startswith(stats.NOT_RESOLVED)
+    plan = verdicts.plan_from(long, fam, "cpu").set_index("run")
+    m = fam.attrs["family_size"]
+    k = stats.seeds_to_resolve(2.5, PATTERN.std(ddof=1), PATTERN.std(ddof=1), 0.05 / m)
+    assert 5 < k <= 10
+    # the two arms of each open claim that k seeds would resolve (DML's step and the method against Baseline) ...
+    assert plan.loc["Table 1: +RCC+CRE+Fusion+DML", "seeds planned"] == k
+    assert plan.loc["Table 1: Baseline", "seeds planned"] == k
+    assert step in plan.loc["Table 1: +RCC+CRE+Fusion", "claims"]
+    # ... and every row that is the same configuration as one of them (the method in each table, no-DML rows)
+    for same in ("Table 2: layer1+layer2+layer3", "Table 3: L_id+L_KD+LSR", "Table 4: Joint-to-Global&Fusion",
+                 "Table 3: L_id", "Table 4: None"):
+        assert plan.loc[same, "seeds planned"] == k and plan.loc[same, "claims"].startswith("the same configuration")
+    assert "Table 1: +RCC" not in plan.index  # its claims are decided or out of reach: no more seeds
+
+    # recorded once; the grids then train and read the planned seeds (explicit seeds still win)
+    verdicts.write_seed_plan("cpu", plan.reset_index())
+    baseline, rcc = rows("table1")[0], rows("table1")[2]
+    assert baseline.seed_list("cpu") == tuple(range(k)) and baseline.first_stage_seeds("cpu") == tuple(range(5))
+    assert rcc.seed_list("cpu") == tuple(range(5)) and baseline.seed_list("cpu", (0, 1)) == (0, 1)
+    assert baseline.seed_list("smoke") == (0,)  # another profile has no plan
+    with pytest.raises(VireidError, match="already holds"):
+        verdicts.write_seed_plan("cpu", plan.reset_index())  # a plan is drawn once
+    verdicts.write_seed_plan("smoke", plan.iloc[:0].reset_index())
+    assert baseline.seed_list("cpu") == tuple(range(k))  # the cpu plan kept beside the smoke one
+
+
+def test_no_second_stage_from_an_incomplete_first_stage_or_a_broken_plan_file(plan_file):
+    from vireid_lib.errors import VireidError
+
+    long = first_stage({}, drop="Table 2: layer1+layer3")
+    with pytest.raises(VireidError, match=r"first stage is not complete: 1 row.*layer1\+layer3 \(2/3\)"):
+        verdicts.plan_from(long, verdicts.family(long), "cpu")
+    plan_file.write_text("{not json")
+    with pytest.raises(VireidError, match="not valid JSON"):
+        rows("table1")[0].seed_list("cpu")
+
+
+def test_a_claim_on_second_stage_seeds_says_so(plan_file):
+    long = first_stage({"Table 1: +RCC+CRE+Fusion+DML": 32.5})
+    verdicts.write_seed_plan("cpu", verdicts.plan_from(long, verdicts.family(long), "cpu"))
+    more = {g: df.copy() for g, df in long.items()}  # the method's row of Table 1 trained with 3 more seeds
+    extra = more["table1"][more["table1"]["row"] == "+RCC+CRE+Fusion+DML"].iloc[:3].assign(seed=[5, 6, 7])
+    more["table1"] = pd.concat([more["table1"], extra], ignore_index=True)
+    fam = verdicts.family(more).set_index("claim")
+    assert fam.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "second stage"] == "yes"
+    assert fam.loc["Table 1: +RCC vs Baseline", "second stage"] == ""
+    assert verdicts.family(long)["second stage"].eq("").all()  # the first stage alone

@@ -116,6 +116,23 @@ def _cmd_grid(args) -> None:
     print(json.dumps(summary))
 
 
+def _cmd_plan_seeds(args) -> None:
+    from .verdicts import plan_seeds, write_seed_plan
+
+    plan = plan_seeds(args.profile, args.data_root, args.max_seeds)
+    if not len(plan):
+        print(f"no row needs more seeds: every not-resolved claim would need more than {args.max_seeds} seeds per "
+              "row at the observed spread (or none is not resolved)")
+    else:
+        print(plan.drop(columns=["claims"]).to_string(index=False))
+        print(f"{int((plan['seeds planned'] - plan['seeds (first stage)']).sum())} more runs "
+              f"(Holm level α/m = {plan.attrs['alpha']}/{plan.attrs['family_size']})")
+    if args.write:
+        write_seed_plan(args.profile, plan, force=args.force)
+        print(f"written: vireid_lib/resources/seed_plan.json ({args.profile}); `vireid grid table1 table2 table3 "
+              f"table4 theta1 theta2 --profile {args.profile}` trains the second stage")
+
+
 def _cmd_realism(args) -> None:
     from .handcrafted import realism
 
@@ -188,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train only the synthetic pretraining these grids' runs start from (once, before shards)")
     gr.add_argument("--quiet", action="store_true")
     gr.set_defaults(fn=_cmd_grid)
+    ps = sub.add_parser("plan-seeds", help="from the complete first stage of Tables 1-4 and Fig. 4, the rows that "
+                                           "more seeds (at most --max-seeds) would resolve (issue 12's second stage)")
+    ps.add_argument("--profile", default="cpu", choices=PROFILES)
+    ps.add_argument("--data-root", default=None, help="a real SYSU-MM01 folder (as for vireid grid)")
+    ps.add_argument("--max-seeds", type=int, default=10)
+    ps.add_argument("--write", action="store_true",
+                    help="record the plan in vireid_lib/resources/seed_plan.json (the grids then train and read it)")
+    ps.add_argument("--force", action="store_true", help="with --write: replace the profile's existing plan")
+    ps.set_defaults(fn=_cmd_plan_seeds)
     rl = sub.add_parser("realism", help="hand-crafted baselines on the synthetic world beside the published "
                                          "real-data numbers, with issue 10's bands (a few minutes in the cpu profile)")
     rl.add_argument("--profile", default="cpu", choices=("smoke", "cpu"))

@@ -16,11 +16,14 @@ Interpretations (where the paper does not say; also in notebook 05):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import config, paper
 from .config import ExperimentConfig, experiment_config
+from .errors import VireidError
 
 NO_DML = {"loss.dml": "none", "loss.label_smoothing": 0.0}
 NO_FUSION = {"model.fusion_layers": ()}
@@ -36,17 +39,29 @@ class Row:
     seeds: int | None = None  # seeds of this row in the cpu profile, when not the profile's default (SEEDS_CPU)
     smoke: bool = True  # run in the smoke profile (False: left out there, to keep the tests' notebook runs short)
 
+    @property
+    def run_name(self) -> str:
+        """The name of this row's runs (``"Table 1: +RCC"``): the key of :func:`seed_plan`."""
+        return f"{self.table}: {self.name}"
+
     def seed_list(self, profile: str, seeds: tuple[int, ...] | None = None) -> tuple[int, ...]:
         """The seeds this row is run with: ``seeds`` when given (a notebook's or the command line's choice), else
-        the profile's default, or this row's own number of seeds in the cpu profile (issue 12: enough to decide).
-        None in the smoke profile for a row marked ``smoke=False``."""
+        the profile's default, or this row's own number of seeds in the cpu profile (issue 12: enough to decide),
+        raised to the profile's second stage of seeds where it plans more (:func:`seed_plan`). None in the smoke
+        profile for a row marked ``smoke=False``."""
         if profile == "smoke" and not self.smoke:
             return ()
         if seeds is not None:
             return tuple(seeds)
-        if profile == "cpu" and self.seeds is not None:
-            return tuple(range(self.seeds))
-        return DEFAULT_SEEDS[profile]
+        first = self.first_stage_seeds(profile)
+        planned = seed_plan(profile).get(self.run_name, 0)
+        return tuple(range(planned)) if planned > len(first) else first
+
+    def first_stage_seeds(self, profile: str) -> tuple[int, ...]:
+        """The seeds before any second stage: the profile's default, or this row's own number in the cpu profile."""
+        if profile == "smoke" and not self.smoke:
+            return ()
+        return tuple(range(self.seeds)) if profile == "cpu" and self.seeds is not None else DEFAULT_SEEDS[profile]
 
     def config(self, profile: str, seed: int, data_root: str | None = None, **extra: Any) -> ExperimentConfig:
         if "data.dataset" in self.overrides:  # another dataset than the grids' data_root (Table 5: RegDB) is
@@ -59,6 +74,24 @@ class Row:
 #: and for the paper's θ values and their neighbours.
 SEEDS_CPU = 3
 SEEDS_DECISIVE = 5
+
+#: The second stage of seeds (issue 12: "more where the power estimate says a claim can be resolved within 10
+#: seeds"): per profile, run name → seeds, written once by ``vireid plan-seeds --write`` from the complete first
+#: stage (:func:`vireid_lib.verdicts.plan_seeds`) and committed, so that every machine trains and reads the same runs.
+SEED_PLAN = Path(__file__).parent / "resources" / "seed_plan.json"
+
+
+def seed_plan(profile: str) -> dict[str, int]:
+    """The second stage's seeds of ``profile`` (run name → number of seeds, seeds 0 … n − 1), empty before a plan
+    has been written (:data:`SEED_PLAN`)."""
+    try:
+        data = json.loads(SEED_PLAN.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as e:
+        raise VireidError(f"{SEED_PLAN} is not valid JSON ({e}); restore it with git checkout, or write it "
+                                 "again with `vireid plan-seeds --profile cpu --write`") from None
+    return {k: int(v) for k, v in data.get(profile, {}).get("seeds", {}).items()}
 
 TABLE1 = (
     Row("Table 1", "Baseline", {**NO_AUG, **NO_FUSION, **NO_DML}, seeds=SEEDS_DECISIVE),

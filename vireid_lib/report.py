@@ -76,7 +76,8 @@ def claims(root: Path | None = None) -> pd.DataFrame:
                                           + (f" (paper Δ {r['paper Δ']:+.2f})" if r["table"].startswith("Table")
                                              else ""),
                          "this study": f"Δ {r['ours Δ']:+.2f}{ci}{p}, "
-                                       + (str(r["seeds"]) if "split" in str(r["seeds"]) else f"seeds {r['seeds']}"),
+                                       + (str(r["seeds"]) if "split" in str(r["seeds"]) else f"seeds {r['seeds']}")
+                                       + (" (second stage)" if str(r.get("second stage", "")) == "yes" else ""),
                          "verdict": r["verdict"]})
     th = _read("06_theta_verdicts", root)
     if th is not None:

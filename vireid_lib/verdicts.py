@@ -27,6 +27,7 @@ The vocabulary is :data:`vireid_lib.stats.VOCABULARY`; a θ claim's verdict is
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -82,9 +83,19 @@ def values(grids_long: dict[str, pd.DataFrame], metric: str = "R1") -> dict[tupl
     return out
 
 
+def _second_stage(grids_long: dict[str, pd.DataFrame], r1: dict, grid: str, *names: str) -> str:
+    """"yes" when a row of the comparison has more seeds than its first stage (:func:`plan_seeds`), else ""."""
+    long = grids_long[grid]
+    profile = str(long["profile"].iloc[0]) if len(long) else "cpu"
+    by_name = {r.name: r for r in rows(grid)}
+    return "yes" if any(n in by_name and len(r1[(grid, n)]) > len(by_name[n].first_stage_seeds(profile))
+                        for n in names) else ""
+
+
 def claims(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = None) -> list[stats.Claim]:
     """The report's claims as :class:`~vireid_lib.stats.Claim` objects: rank-1 comparisons (primary), their mAP
-    (secondary), the θ comparisons and Fig. 5 (when measured). Comparisons whose runs are missing are left out."""
+    (secondary), the θ comparisons and Fig. 5 (when measured). Comparisons whose runs are missing are left out.
+    A comparison that rests on second-stage seeds (:func:`plan_seeds`) says so in its ``second stage`` column."""
     r1, mp = values(grids_long, "R1"), values(grids_long, "mAP")
     out = []
     for grid, row, against, says in COMPARISONS:
@@ -92,7 +103,8 @@ def claims(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = 
             continue
         table = rows(grid)[0].table
         text = f"{table}: {row} vs {against}"
-        extra = {"row": row, "against": against, "the paper says": says}
+        extra = {"row": row, "against": against, "the paper says": says,
+                 "second stage": _second_stage(grids_long, r1, grid, row, against)}
         out.append(stats.Claim(text, _paper_delta(grid, row, against), r1[(grid, row)], r1[(grid, against)],
                                table=table, extra=extra))
         if (grid, row) in mp and (grid, against) in mp:
@@ -109,7 +121,8 @@ def claims(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = 
             out.append(stats.Claim(f"{table}: {chosen_name} vs {r.name}", 1.0, r1[(grid, chosen_name)],
                                    r1[(grid, r.name)], table=table, no_effect_below=0.0,
                                    extra={"row": chosen_name, "against": r.name,
-                                          "the paper says": f"rank-1 is highest at {chosen_name}"}))
+                                          "the paper says": f"rank-1 is highest at {chosen_name}",
+                                          "second stage": _second_stage(grids_long, r1, grid, chosen_name, r.name)}))
     out += regdb_claim(grids_long.get("table5"), grids_long.get("regdb_baseline"))
     if fig5 is not None:
         out.append(stats.Claim(FIG5_CLAIM, 1.0, result=fig5, table="Fig. 5", metric="spread", no_effect_below=0.0,
@@ -234,6 +247,111 @@ def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: b
     return fam
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The second stage of seeds (issue 12, item 4)
+# ---------------------------------------------------------------------------------------------------------------
+#: how the second stage is chosen, recorded with the plan
+PLAN_RULE = ("every rank-1 claim of Tables 1–4 and Fig. 4 that the complete first stage leaves *not resolved*, "
+             "and that the power estimate says {max_seeds} or fewer seeds per row would resolve (80 % power at "
+             "the family's worst-case Holm level α/m, the observed Δ and spreads taken as the truth), gets that "
+             "many seeds on both of its rows; rows that are one configuration (the method in every table) share "
+             "the most seeds any of them needs")
+
+
+def _check_first_stage(grids_long: dict[str, pd.DataFrame], profile: str) -> None:
+    from .errors import VireidError
+
+    r1 = values(grids_long, "R1")
+    missing = [f"{r.run_name} ({len(r1.get((g, r.name), []))}/{len(r.first_stage_seeds(profile))})"
+               for g in ABLATION_GRIDS for r in rows(g)
+               if len(r1.get((g, r.name), [])) < len(r.first_stage_seeds(profile))]
+    if missing:
+        raise VireidError(f"the first stage is not complete: {len(missing)} row(s) lack fresh runs of their seeds "
+                          f"(e.g. {', '.join(missing[:4])}); finish the grid (`vireid grid table1 table2 table3 "
+                          f"table4 theta1 theta2 --profile {profile}`) before planning a second stage")
+
+
+def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: str,
+              data_root: str | None = None, max_seeds: int = stats.MAX_SEEDS) -> pd.DataFrame:
+    """The second stage of seeds from a complete first stage (``grids_long``: :func:`study_long`; ``fam``: its
+    verdict table, :func:`family` or :func:`study_family`): one line per row that gets more seeds (:data:`PLAN_RULE`),
+    with the claims that ask for them. Raises :class:`~vireid_lib.errors.VireidError` when a row of Tables 1–4 or
+    Fig. 4 has not finished its first-stage seeds (a plan drawn from part of the runs would be another plan)."""
+    from .engine import run_identity
+
+    _check_first_stage(grids_long, profile)
+    r1 = values(grids_long, "R1")
+    grid_of = {rows(g)[0].table: g for g in ABLATION_GRIDS}
+    m, alpha = max(1, int(fam.attrs.get("family_size", 1))), float(fam.attrs.get("alpha", stats.ALPHA))
+    need: dict[tuple[str, str], int] = {}
+    why: dict[tuple[str, str], list[str]] = {}
+    open_claims = fam[(fam["metric"] == "R1") & (fam["verdict"].map(stats.verdict_name) == stats.NOT_RESOLVED)]
+    for _, c in open_claims.iterrows():
+        g = grid_of.get(c["table"])
+        if g is None:  # Fig. 5 (the showcased models' seeds) and Table 5 (its units are splits)
+            continue
+        a, b = r1[(g, c["row"])], r1[(g, c["against"])]
+        if len(a) < 2 or len(b) < 2:
+            continue
+        k = stats.seeds_to_resolve(float(a.mean() - b.mean()), float(a.std(ddof=1)), float(b.std(ddof=1)),
+                                   alpha / m, stats.POWER, max_seeds)
+        if k is None or k <= min(len(a), len(b)):
+            continue
+        for key in ((g, c["row"]), (g, c["against"])):
+            need[key] = max(need.get(key, 0), k)
+            why.setdefault(key, []).append(c["claim"])
+    ident = {(g, r.name): run_identity(r.config(profile, 0, data_root)) for g in ABLATION_GRIDS for r in rows(g)}
+    by_identity: dict[str, int] = {}
+    for key, k in need.items():
+        by_identity[ident[key]] = max(by_identity.get(ident[key], 0), k)
+    out = []
+    for g in ABLATION_GRIDS:
+        for r in rows(g):
+            k, first = by_identity.get(ident[(g, r.name)], 0), len(r.first_stage_seeds(profile))
+            if k > first:
+                out.append({"run": r.run_name, "grid": g, "row": r.name, "seeds (first stage)": first,
+                            "seeds planned": k, "claims": "; ".join(why.get((g, r.name), ["the same configuration "
+                                                                                        "as a row that needs them"]))})
+    df = pd.DataFrame(out, columns=["run", "grid", "row", "seeds (first stage)", "seeds planned", "claims"])
+    df.attrs.update(family_size=m, alpha=alpha, max_seeds=max_seeds)
+    return df
+
+
+def plan_seeds(profile: str, data_root: str | None = None, max_seeds: int = stats.MAX_SEEDS) -> pd.DataFrame:
+    """:func:`plan_from` on the runs on disk and the report's verdict table (with Fig. 5, so that the Holm level is
+    the report's)."""
+    long = study_long(profile, None, data_root)
+    _check_first_stage(long, profile)  # before Fig. 5's Grad-CAM maps, which take a while
+    return plan_from(long, study_family(profile, None, data_root), profile, data_root, max_seeds)
+
+
+def write_seed_plan(profile: str, plan: pd.DataFrame, force: bool = False) -> str:
+    """Write ``plan`` (:func:`plan_seeds`) as ``profile``'s second stage in :data:`vireid_lib.grids.SEED_PLAN`
+    (atomically; other profiles' plans kept). A plan is made once, from the complete first stage: replacing an
+    existing one (a second look at the data) needs ``force``. Returns what was written, as text."""
+    import datetime
+
+    from .errors import VireidError
+    from .grids import SEED_PLAN
+    from .io import atomic_write_text
+
+    try:
+        data = json.loads(SEED_PLAN.read_text())
+    except FileNotFoundError:
+        data = {}
+    if profile in data and not force:
+        raise VireidError(f"{SEED_PLAN.name} already holds the {profile} profile's second stage (made "
+                          f"{data[profile].get('made', '?')}); a plan is drawn once from the first stage. Pass "
+                          "--force to replace it (and say why in the commit)")
+    data[profile] = {"made": datetime.date.today().isoformat(),
+                     "rule": PLAN_RULE.format(max_seeds=plan.attrs.get("max_seeds", stats.MAX_SEEDS)),
+                     "family": f"{plan.attrs.get('family_size')} rank-1 claims, α = {plan.attrs.get('alpha')}",
+                     "seeds": {r["run"]: int(r["seeds planned"]) for _, r in plan.iterrows()}}
+    text = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    atomic_write_text(SEED_PLAN, text)
+    return text
+
+
 def _method_keys(profile: str, data_root: str | None = None) -> set[tuple[str, str]]:
     """The (grid, row) pairs that are the method itself (the full configuration), in every grid of the family."""
     from .config import experiment_config
@@ -305,4 +423,5 @@ def _switches(name: str) -> str:
 
 
 __all__ = ["COMPARISONS", "FIG5_CLAIM", "REGDB_CLAIM", "SENSITIVITY_READINGS", "THETA_SWEEPS", "claims", "family",
-           "regdb_claim", "sensitivity", "study_family", "study_long", "theta_verdicts", "values"]
+           "plan_from", "plan_seeds", "regdb_claim", "sensitivity", "study_family", "study_long", "theta_verdicts",
+           "values", "write_seed_plan"]
