@@ -79,8 +79,8 @@ NOTEBOOKS: tuple[NotebookSpec, ...] = (
         "01_data_exploration", "Data exploration: the visible-infrared re-identification task",
         "What VI-ReID is; the dataset's layout and statistics (identities, images per camera and modality, "
         "splits); the same people seen by visible and infrared cameras; intensity histograms; and the modality "
-        "gap measured with hand-crafted features under the evaluation protocol: well above chance within a "
-        "modality, near chance across.",
+        "gap measured with hand-crafted features under the evaluation protocol, against chance, within each "
+        "modality and across the two.",
         figures=("01_identities_across_cameras", "01_intensity_histograms", "01_modality_gap"),
         tables=("01_dataset_statistics", "01_camera_statistics", "01_modality_gap"),
     ),
