@@ -275,3 +275,19 @@ def test_a_fresh_clone_reads_the_committed_generator_fingerprints(fresh_generato
         fp.generator_fingerprint("sysu")
     with pytest.raises(ValueError, match="dataset must be one of"):
         fp.generator_fingerprint("market1501")
+
+
+def test_code_hash_sees_code_not_docstrings_comments_or_layout(tmp_path):
+    """The key of results kept beside the runs (generator record, realism table, Grad-CAM summaries): a
+    documentation edit keeps it, a change of what the code does changes it."""
+    src = tmp_path / "m.py"
+    src.write_text('"""Module."""\n\n\ndef f(x):\n    """Twice x."""\n    return 2 * x  # doubled\n')
+    base = fp.code_hash(src)
+    src.write_text('"""The module, documented again."""\n\ndef f(x):\n    """Two times x, rewritten."""\n'
+                   '    # a new comment\n    return (2 *\n            x)\n')
+    assert fp.code_hash(src) == base
+    src.write_text('"""Module."""\n\n\ndef f(x):\n    """Twice x."""\n    return 3 * x  # doubled\n')
+    assert fp.code_hash(src) != base
+    src.write_text('"""Module."""\n\n\ndef f(x):\n    """Twice x."""\n    return 2 * x\n\n\n'
+                   'class C:\n    """Only a docstring."""\n')
+    assert fp.code_hash(src) != base  # a new class, even with only a docstring, is code

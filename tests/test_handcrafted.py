@@ -114,3 +114,25 @@ def test_the_realism_table_is_computed_once_and_kept_where_the_run_belongs(monke
     study.write_text("<<<<<<< HEAD")
     with pytest.raises(ValueError, match="not a readable realism table"):
         hc.realism_recorded("smoke")
+
+
+def test_the_realism_table_is_keyed_by_the_profiles_data_spec(monkeypatch, tmp_path):
+    """A calibrated parameter of the profile's synthetic spec (here the near-infrared noise) changes the images but
+    not the generator's code, so not its fingerprint: the realism table's key must follow the spec, else a table of
+    the old world is read for the new one (as happened once: the committed table predated the NIR recalibration)."""
+    import dataclasses
+
+    from vireid_lib import config
+
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path / "results"))
+    before = hc.realism_path("smoke")
+    real = config.data_config
+
+    def recalibrated(profile, *a, **k):
+        cfg = real(profile, *a, **k)
+        return dataclasses.replace(cfg, synthetic=dataclasses.replace(cfg.synthetic, noise_infrared=0.5))
+
+    monkeypatch.setattr(config, "data_config", recalibrated)
+    assert hc.realism_path("smoke") != before
+    monkeypatch.setattr(config, "data_config", real)
+    assert hc.realism_path("smoke") == before

@@ -35,6 +35,7 @@ configuration).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
@@ -126,6 +127,33 @@ def source_hash(*paths: Path) -> str:
         for p in files:
             h.update(str(p.relative_to(LIBRARY)).encode())
             h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def code_hash(*paths: Path) -> str:
+    """Like :func:`source_hash`, but of what the code *does*: each file's syntax tree without its docstrings (comments
+    and layout never reach the tree), so that editing a docstring, a comment or the line breaks keeps the key. The
+    key of results computed once from committed inputs and kept beside them (the generator fingerprints' record, the
+    realism table, each showcased model's Grad-CAM summary): a documentation edit must not make a fresh clone compute
+    them again, nor a generator's docstring make every run stale."""
+    import torch
+
+    h = hashlib.sha256(f"torch {torch.__version__} numpy {np.__version__}".encode())
+    for root in paths:
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for p in files:
+            h.update(str(p.relative_to(LIBRARY) if p.is_relative_to(LIBRARY) else p.name).encode())
+            h.update(ast.dump(_without_docstrings(ast.parse(p.read_text(encoding="utf-8")))).encode())
     return h.hexdigest()[:16]
 
 
@@ -301,12 +329,13 @@ def _tuples(d: dict) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------------------
-#: the generator fingerprints the committed runs were trained with, by the generator's source hash (committed)
+#: the generator fingerprints the committed runs were trained with, by the generator's code hash
+#: (:func:`code_hash`: docstrings and comments do not count; committed)
 RECORD_NAME = "generator-fingerprints.json"
 
 
 def generator_record_path() -> Path:
-    """``results/runs/generator-fingerprints.json``: ``{generator source hash: {dataset: fingerprint}}``, written by
+    """``results/runs/generator-fingerprints.json``: ``{generator code hash: {dataset: fingerprint}}``, written by
     the study's own runs and committed with them, so that a fresh clone on another CPU reads the very fingerprints
     the committed runs were trained with instead of computing them again (another CPU's float kernels may move one
     pixel of one image across a rounding boundary, and the fingerprint hashes bytes)."""
@@ -319,7 +348,7 @@ def _generator_source() -> str:
     from .data import synthetic
 
     f = Path(synthetic.__file__).resolve()
-    return source_hash(f.parent if f.name == "__init__.py" else f)
+    return code_hash(f.parent if f.name == "__init__.py" else f)
 
 
 @functools.lru_cache(maxsize=4)
@@ -328,7 +357,7 @@ def generator_fingerprint(dataset: str = "sysu") -> str:
     file name) of the small dataset it writes with a fixed spec (the ``smoke`` profile's), in a temporary folder.
 
     One per dataset, so that a change that alters only RegDB's images leaves the SYSU-MM01 runs fresh. Looked up
-    first in the committed record (:func:`generator_record_path`, keyed by the generator's source hash), then in the
+    first in the committed record (:func:`generator_record_path`, keyed by the generator's code hash), then in the
     disk cache; computed otherwise (a few seconds), and added to the record when this process is the study's own run
     (``VIREID_STUDY_RUN=1``: the grid), so that the record travels with the runs it describes."""
     from .config import SYNTHETIC_PROFILES
@@ -457,4 +486,4 @@ def staleness(recorded: dict | None, current: dict) -> str | None:
 
 __all__ = ["code_fingerprint", "code_fingerprints", "code_signature", "data_fingerprints", "fingerprint",
            "trace_hashes", "generator_fingerprint", "weights_digest",
-           "generator_record_path", "source_hash", "staleness"]
+           "code_hash", "generator_record_path", "source_hash", "staleness"]

@@ -198,11 +198,12 @@ def spread_by_seed(profile: str, seeds: tuple[int, ...] | None = None, n: int = 
     test images, and the mean of their per-image difference (images where both maps are non-empty).
 
     Computed once per trained model and kept beside it (``attention.json`` in the run's folder, keyed by the
-    settings, this module's source and the weights' hash), so that notebooks 05–07 and the report share one
-    number and a fresh clone with the committed weights recomputes nothing."""
+    settings, this module's code (:func:`~vireid_lib.fingerprint.code_hash`) and the weights' hash), so that
+    notebooks 05–07 and the report share one number and a fresh clone with the committed weights recomputes
+    nothing."""
     from .config import experiment_config
     from .experiments import run_path, trained_model
-    from .fingerprint import source_hash
+    from .fingerprint import code_hash
     from .io import atomic_write_json, sha256_file
 
     recs = []
@@ -213,7 +214,7 @@ def spread_by_seed(profile: str, seeds: tuple[int, ...] | None = None, n: int = 
         if not (path / "model.pt").exists():
             model = trained_model(cfg, progress_bar=progress_bar)
         key = {"n": n, "sample_seed": 0, "grid": "common", "level": 0.5,
-               "code": source_hash(Path(__file__).resolve()), "weights": sha256_file(path / "model.pt")[:16]}
+               "code": code_hash(Path(__file__).resolve()), "weights": sha256_file(path / "model.pt")[:16]}
         cache = path / "attention.json"
         try:
             stored = json.loads(cache.read_text())

@@ -392,15 +392,21 @@ def realism(profile: str = "cpu", ids: str = "test") -> pd.DataFrame:
 
 def realism_path(profile: str = "cpu", ids: str = "test") -> Path:
     """Where :func:`realism_recorded` keeps the profile's realism table: beside the runs, named by what its numbers
-    depend on (the generator's fingerprints for both datasets, this module's source, the profile and the ids), so
-    that it is committed with the study and recomputed when the generator or the descriptors change."""
+    depend on (the generator's fingerprints for both datasets, the profile's synthetic-data spec and gallery trials,
+    this module's code, the ids), so that it is committed with the study and recomputed when the generator, a
+    calibrated parameter of the spec (``nir_ambient``, ``noise_infrared`` …) or the descriptors change."""
+    import dataclasses
+
+    from .config import data_config
     from .experiments import scratch_runs_dir
-    from .fingerprint import generator_fingerprint, source_hash
+    from .fingerprint import code_hash, generator_fingerprint
     from .io import stable_hash
     from .paths import runs_dir, study_run
 
+    cfg = data_config(profile)
     key = stable_hash({"generator": {d: generator_fingerprint(d) for d in ("sysu", "regdb")},
-                       "code": source_hash(Path(__file__).resolve()), "ids": ids}, n=12)
+                       "spec": dataclasses.asdict(cfg.synthetic), "trials": cfg.trials,
+                       "code": code_hash(Path(__file__).resolve()), "ids": ids}, n=12)
     study = runs_dir() / profile / f"realism-{ids}-{key}.json"
     if study_run() or study.exists():
         return study
