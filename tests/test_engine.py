@@ -172,6 +172,7 @@ def test_a_finished_run_is_returned_not_trained_again(tmp_path):
     assert (tmp_path / "final.json").stat().st_mtime_ns == stamp
     assert not (tmp_path / "checkpoint.pt").exists() and (tmp_path / "model.pt").exists()
     assert first["provenance"]["data"].startswith("synthetic") and first["provenance"]["profile"] == "smoke"
+    assert first["provenance"]["cpu"] == engine.cpu_name() != ""  # which CPU's float kernels trained it
 
 
 def test_a_nan_loss_stops_naming_epoch_batch_and_part(tmp_path, monkeypatch):

@@ -294,10 +294,29 @@ def _set_rng_state(state: dict, gen: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def cpu_name() -> str:
+    """The CPU's model name and widest vector instruction set (``/proc/cpuinfo`` on Linux, else
+    :func:`platform.processor`), e.g. ``"Intel(R) Xeon(R) Processor (avx512f)"``: numpy and torch choose their SIMD
+    kernels by it and another CPU reduces floats in another order, so a run records which one trained it."""
+    model, flags = "", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.machine()
+    isa = next((f for f in ("avx512f", "avx2", "avx", "sse4_2", "asimd") if f in flags), None)
+    return f"{model} ({isa})" if isa else model
+
+
 def provenance(cfg: ExperimentConfig, device: torch.device) -> dict:
     return {"data": cfg.data.label, "profile": cfg.profile, "seed": cfg.seed, "device": str(device),
-            "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads(),
-            "channels_last": cfg.train.channels_last, "compile": cfg.train.compile}
+            "cpu": cpu_name(), "torch": torch.__version__, "python": platform.python_version(),
+            "threads": torch.get_num_threads(), "channels_last": cfg.train.channels_last, "compile": cfg.train.compile}
 
 
 def compiled_forward(model: VIReIDNet, cfg: ExperimentConfig, log: bool = True):
