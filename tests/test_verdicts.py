@@ -186,6 +186,10 @@ def test_the_second_stage_gives_more_seeds_where_the_power_estimate_says_they_wo
                  "Table 3: L_id", "Table 4: None"):
         assert plan.loc[same, "seeds planned"] == k and plan.loc[same, "claims"].startswith("the same configuration")
     assert "Table 1: +RCC" not in plan.index  # its claims are decided or out of reach: no more seeds
+    # what the plan could not help, counted for `vireid plan-seeds` to say (equal rows: Δ 0 is out of reach)
+    planned = r1[r1["table"].str.match(r"Table [1-4]|Fig\. 4") & r1["verdict"].str.startswith(stats.NOT_RESOLVED)]
+    counts = plan.attrs["counts"]
+    assert counts["open"] == len(planned) and counts["one seed"] == 0 and 0 < counts["beyond"] < counts["open"]
 
     # recorded once; the grids then train and read the planned seeds (explicit seeds still win)
     verdicts.write_seed_plan("cpu", plan.reset_index())

@@ -121,8 +121,10 @@ def _cmd_plan_seeds(args) -> None:
 
     plan = plan_seeds(args.profile, args.data_root, args.max_seeds)
     if not len(plan):
-        print(f"no row needs more seeds: every not-resolved claim would need more than {args.max_seeds} seeds per "
-              "row at the observed spread (or none is not resolved)")
+        n = plan.attrs.get("counts", {})
+        print(f"no row needs more seeds: of the {n.get('open', 0)} not-resolved rank-1 claims of Tables 1-4 and "
+              f"Fig. 4, {n.get('beyond', 0)} would need more than {args.max_seeds} seeds per row at the observed "
+              f"spread and {n.get('one seed', 0)} rest on one seed per row (no spread to plan from)")
     else:
         print(plan.drop(columns=["claims"]).to_string(index=False))
         print(f"{int((plan['seeds planned'] - plan['seeds (first stage)']).sum())} more runs "

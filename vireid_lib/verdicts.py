@@ -285,17 +285,22 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
     m, alpha = max(1, int(fam.attrs.get("family_size", 1))), float(fam.attrs.get("alpha", stats.ALPHA))
     need: dict[tuple[str, str], int] = {}
     why: dict[tuple[str, str], list[str]] = {}
-    open_claims = fam[(fam["metric"] == "R1") & (fam["verdict"].map(stats.verdict_name) == stats.NOT_RESOLVED)]
+    open_claims = fam[(fam["metric"] == "R1") & (fam["verdict"].map(stats.verdict_name).isin(
+        (stats.NOT_RESOLVED, stats.ONE_SEED)))]
+    counts = {"open": 0, "one seed": 0, "beyond": 0}
     for _, c in open_claims.iterrows():
         g = grid_of.get(c["table"])
         if g is None:  # Fig. 5 (the showcased models' seeds) and Table 5 (its units are splits)
             continue
+        counts["open"] += 1
         a, b = r1[(g, c["row"])], r1[(g, c["against"])]
-        if len(a) < 2 or len(b) < 2:
+        if len(a) < 2 or len(b) < 2:  # no spread to plan from
+            counts["one seed"] += 1
             continue
         k = stats.seeds_to_resolve(float(a.mean() - b.mean()), float(a.std(ddof=1)), float(b.std(ddof=1)),
                                    alpha / m, stats.POWER, max_seeds)
         if k is None or k <= min(len(a), len(b)):
+            counts["beyond"] += k is None
             continue
         for key in ((g, c["row"]), (g, c["against"])):
             need[key] = max(need.get(key, 0), k)
@@ -313,7 +318,7 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
                             "seeds planned": k, "claims": "; ".join(why.get((g, r.name), ["the same configuration "
                                                                                         "as a row that needs them"]))})
     df = pd.DataFrame(out, columns=["run", "grid", "row", "seeds (first stage)", "seeds planned", "claims"])
-    df.attrs.update(family_size=m, alpha=alpha, max_seeds=max_seeds)
+    df.attrs.update(family_size=m, alpha=alpha, max_seeds=max_seeds, counts=counts)
     return df
 
 
