@@ -34,13 +34,16 @@ def test_console_script_is_installed():
     assert out.returncode == 0 and "reproduce" in out.stdout and "train" in out.stdout
 
 
-def test_plan_seeds_refuses_an_incomplete_first_stage(capsys):
+def test_plan_seeds_refuses_an_incomplete_first_stage(capsys, tmp_path, monkeypatch):
     """`vireid plan-seeds` before the first stage of seeds is complete (here: no smoke run trained in the tests'
-    results folder) is one clear error naming what is missing, and writes no plan."""
-    from vireid_lib.grids import SEED_PLAN
+    results folder) is one clear error naming what is missing, and writes no plan; a plan for real data is never
+    written (the grids of every machine read the written one)."""
+    from vireid_lib import grids
 
-    before = SEED_PLAN.read_text() if SEED_PLAN.exists() else None
+    monkeypatch.setattr(grids, "SEED_PLAN", tmp_path / "seed_plan.json")  # never the package's own file
     assert main(["plan-seeds", "--profile", "smoke", "--write"]) == 2
     err = capsys.readouterr().err
     assert "the first stage is not complete" in err and "vireid grid" in err
-    assert (SEED_PLAN.read_text() if SEED_PLAN.exists() else None) == before
+    assert main(["plan-seeds", "--profile", "smoke", "--write", "--data-root", str(tmp_path)]) == 2
+    assert "a plan for real data is printed, not written" in capsys.readouterr().err
+    assert not grids.SEED_PLAN.exists()

@@ -291,3 +291,28 @@ def test_code_hash_sees_code_not_docstrings_comments_or_layout(tmp_path):
     src.write_text('"""Module."""\n\n\ndef f(x):\n    """Twice x."""\n    return 2 * x\n\n\n'
                    'class C:\n    """Only a docstring."""\n')
     assert fp.code_hash(src) != base  # a new class, even with only a docstring, is code
+
+
+def test_code_hash_is_the_same_for_every_build_of_the_pinned_torch(tmp_path, monkeypatch):
+    """A CPU-only wheel (``2.14.1+cpu``) or one without a local tag is the pinned release: the keys of the committed
+    record, realism table and Grad-CAM summaries must not move with the build (else every run would look stale)."""
+    src = tmp_path / "m.py"
+    src.write_text("def f(x):\n    return 2 * x\n")
+    keys = set()
+    for version in ("2.14.1+cu130", "2.14.1+cpu", "2.14.1"):
+        monkeypatch.setattr(torch, "__version__", version)
+        keys.add(fp.code_hash(src))
+    assert len(keys) == 1
+    monkeypatch.setattr(torch, "__version__", "2.15.0")
+    assert fp.code_hash(src) not in keys  # another release is another key
+
+
+def test_the_canonical_tree_leaves_out_empty_fields():
+    """Python 3.12 adds ``type_params=[]`` to every function's tree in ast.dump; the canonical text has no empty or
+    None fields, so the same code keeps its key across Python versions."""
+    import ast
+
+    tree = ast.parse("def f(x):\n    return x\n")
+    text = fp._canonical(tree)
+    assert "FunctionDef(name='f'" in text and "=[]" not in text and "=None" not in text
+    assert fp._canonical(ast.parse("def f(x):\n    return x  # same\n")) == text

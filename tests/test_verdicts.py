@@ -1,6 +1,7 @@
 """The report's claims (issue 12): Table 1 read stepwise, one Holm family over every claim, θ verdicts fed the
 family's adjusted p-values, Fig. 5 as a one-sample test, and the readings' sensitivity table."""
 
+import json
 import zlib
 
 import numpy as np
@@ -224,3 +225,33 @@ def test_a_claim_on_second_stage_seeds_says_so(plan_file):
     assert fam.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "second stage"] == "yes"
     assert fam.loc["Table 1: +RCC vs Baseline", "second stage"] == ""
     assert verdicts.family(long)["second stage"].eq("").all()  # the first stage alone
+    plan_file.unlink()  # extra seeds without a written plan (a notebook's own seed list) are no second stage
+    assert verdicts.family(more)["second stage"].eq("").all()
+
+
+def test_the_plan_counts_new_runs_once_per_configuration_and_skips_claims_without_spread(plan_file):
+    long = first_stage({"Table 1: +RCC+CRE+Fusion+DML": 32.5})
+    plan = verdicts.plan_from(long, verdicts.family(long), "cpu")
+    k = int(plan.set_index("run").loc["Table 1: Baseline", "seeds planned"])
+    # Baseline and the method get k − 5 new seeds each; the method's and the no-DML rows of Tables 2–4 share the
+    # method's or +RCC+CRE+Fusion's runs (Table 1 trains 5), so they add nothing of their own
+    assert plan.attrs["new_runs"] == 3 * (k - 5)  # Baseline, the method, +RCC+CRE+Fusion (DML's step)
+    # two rows whose seeds agree exactly: the verdict table says "not resolved", the plan has no estimate to make
+    flat = {g: df.copy() for g, df in long.items()}
+    t3 = flat["table3"]
+    t3.loc[t3["row"].isin(["none", "L_KD"]), "value"] = np.where(t3.loc[t3["row"].isin(["none", "L_KD"]), "row"]
+                                                                  == "none", 30.0, 30.5)
+    plan = verdicts.plan_from(flat, verdicts.family(flat), "cpu")
+    assert plan.attrs["counts"]["no spread"] == 1
+    assert not plan["claims"].str.contains("Table 3: L_KD vs none", regex=False).any()
+
+
+def test_run_names_are_unique_and_a_plan_naming_an_unknown_row_is_refused(plan_file):
+    from vireid_lib.errors import VireidError
+    from vireid_lib.grids import GRIDS
+
+    names = [r.run_name for grid_rows, _ in GRIDS.values() for r in grid_rows]
+    assert len(names) == len(set(names))  # the plan's keys: one row each
+    plan_file.write_text(json.dumps({"cpu": {"seeds": {"Table 1: +Fusoin": 8}}}), encoding="utf-8")
+    with pytest.raises(VireidError, match=r"names rows no grid has \(Table 1: \+Fusoin\)"):
+        rows("table1")[0].seed_list("cpu")

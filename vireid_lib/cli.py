@@ -119,16 +119,21 @@ def _cmd_grid(args) -> None:
 def _cmd_plan_seeds(args) -> None:
     from .verdicts import plan_seeds, write_seed_plan
 
+    if args.write and args.data_root:
+        raise VireidError("--write records the plan of the embedded synthetic study (the grids of every machine "
+                          "read it); a plan for real data is printed, not written: drop --write, or --data-root")
     plan = plan_seeds(args.profile, args.data_root, args.max_seeds)
     if not len(plan):
         n = plan.attrs.get("counts", {})
         print(f"no row needs more seeds: of the {n.get('open', 0)} not-resolved rank-1 claims of Tables 1-4 and "
               f"Fig. 4, {n.get('beyond', 0)} would need more than {args.max_seeds} seeds per row at the observed "
-              f"spread and {n.get('one seed', 0)} rest on one seed per row (no spread to plan from)")
+              f"spread, {n.get('one seed', 0)} rest on one seed per row and {n.get('no spread', 0)} on seeds that "
+              f"agree exactly (no spread to plan from), and {n.get('enough already', 0)} have the seeds the "
+              "estimate asks for")
     else:
         print(plan.drop(columns=["claims"]).to_string(index=False))
-        print(f"{int((plan['seeds planned'] - plan['seeds (first stage)']).sum())} more runs "
-              f"(Holm level α/m = {plan.attrs['alpha']}/{plan.attrs['family_size']})")
+        print(f"{plan.attrs['new_runs']} more runs (rows that are one configuration share theirs; Holm level "
+              f"α/m = {plan.attrs['alpha']}/{plan.attrs['family_size']})")
     if args.write:
         write_seed_plan(args.profile, plan, force=args.force)
         print(f"written: vireid_lib/resources/seed_plan.json ({args.profile}); `vireid grid table1 table2 table3 "

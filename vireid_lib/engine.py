@@ -304,7 +304,7 @@ def cpu_name() -> str:
             for line in f:
                 if line.startswith("model name") and not model:
                     model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
+                elif line.startswith(("flags", "Features")) and not flags:  # x86 / ARM
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass

@@ -140,20 +140,34 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _canonical(node: Any) -> str:
+    """A syntax tree as text, fields by name, leaving out empty and ``None`` fields: unlike :func:`ast.dump`, whose
+    output gains fields that are empty here (``type_params=[]`` in Python 3.12) and drops defaults (3.13), it stays
+    the same across Python versions for the same code."""
+    if isinstance(node, ast.AST):
+        fields = [(k, v) for k, v in ast.iter_fields(node) if v is not None and v != []]
+        return f"{type(node).__name__}({', '.join(f'{k}={_canonical(v)}' for k, v in fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join(_canonical(x) for x in node)}]"
+    return repr(node)
+
+
 def code_hash(*paths: Path) -> str:
     """Like :func:`source_hash`, but of what the code *does*: each file's syntax tree without its docstrings (comments
     and layout never reach the tree), so that editing a docstring, a comment or the line breaks keeps the key. The
     key of results computed once from committed inputs and kept beside them (the generator fingerprints' record, the
     realism table, each showcased model's Grad-CAM summary): a documentation edit must not make a fresh clone compute
-    them again, nor a generator's docstring make every run stale."""
+    them again, nor a generator's docstring make every run stale. With the pinned versions of numpy and torch
+    (without a build's local tag: a CPU-only ``2.14.1+cpu`` is the same release as ``2.14.1+cu130``), and the tree
+    written by :func:`_canonical`, not :func:`ast.dump`, so that neither the wheel nor the Python version moves it."""
     import torch
 
-    h = hashlib.sha256(f"torch {torch.__version__} numpy {np.__version__}".encode())
+    h = hashlib.sha256(f"torch {torch.__version__.split('+')[0]} numpy {np.__version__}".encode())
     for root in paths:
         files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
         for p in files:
-            h.update(str(p.relative_to(LIBRARY) if p.is_relative_to(LIBRARY) else p.name).encode())
-            h.update(ast.dump(_without_docstrings(ast.parse(p.read_text(encoding="utf-8")))).encode())
+            h.update((p.relative_to(LIBRARY).as_posix() if p.is_relative_to(LIBRARY) else p.name).encode())
+            h.update(_canonical(_without_docstrings(ast.parse(p.read_text(encoding="utf-8")))).encode())
     return h.hexdigest()[:16]
 
 

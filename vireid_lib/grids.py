@@ -85,13 +85,19 @@ def seed_plan(profile: str) -> dict[str, int]:
     """The second stage's seeds of ``profile`` (run name → number of seeds, seeds 0 … n − 1), empty before a plan
     has been written (:data:`SEED_PLAN`)."""
     try:
-        data = json.loads(SEED_PLAN.read_text())
+        data = json.loads(SEED_PLAN.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
     except ValueError as e:
         raise VireidError(f"{SEED_PLAN} is not valid JSON ({e}); restore it with git checkout, or write it "
-                                 "again with `vireid plan-seeds --profile cpu --write`") from None
-    return {k: int(v) for k, v in data.get(profile, {}).get("seeds", {}).items()}
+                          "again with `vireid plan-seeds --profile cpu --write`") from None
+    plan = {k: int(v) for k, v in data.get(profile, {}).get("seeds", {}).items()}
+    known = {r.run_name for grid_rows, _ in GRIDS.values() for r in grid_rows}
+    unknown = sorted(set(plan) - known)
+    if unknown:  # a renamed row would silently lose its planned seeds, and its verdicts with them
+        raise VireidError(f"{SEED_PLAN.name}: the {profile} plan names rows no grid has ({', '.join(unknown[:4])}); "
+                          "a row was renamed after the plan was written: rename it in the plan too")
+    return plan
 
 TABLE1 = (
     Row("Table 1", "Baseline", {**NO_AUG, **NO_FUSION, **NO_DML}, seeds=SEEDS_DECISIVE),

@@ -84,12 +84,16 @@ def values(grids_long: dict[str, pd.DataFrame], metric: str = "R1") -> dict[tupl
 
 
 def _second_stage(grids_long: dict[str, pd.DataFrame], r1: dict, grid: str, *names: str) -> str:
-    """"yes" when a row of the comparison has more seeds than its first stage (:func:`plan_seeds`), else ""."""
+    """"yes" when a row of the comparison is in the profile's written second stage (:func:`plan_seeds`) and has
+    more seeds than its first stage, else "" (extra seeds a notebook asked for are not a second stage)."""
+    from .grids import seed_plan
+
     long = grids_long[grid]
     profile = str(long["profile"].iloc[0]) if len(long) else "cpu"
+    plan = seed_plan(profile)
     by_name = {r.name: r for r in rows(grid)}
-    return "yes" if any(n in by_name and len(r1[(grid, n)]) > len(by_name[n].first_stage_seeds(profile))
-                        for n in names) else ""
+    return "yes" if any(n in by_name and by_name[n].run_name in plan
+                        and len(r1[(grid, n)]) > len(by_name[n].first_stage_seeds(profile)) for n in names) else ""
 
 
 def claims(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = None) -> list[stats.Claim]:
@@ -216,10 +220,12 @@ def study_long(profile: str, seeds=None, data_root: str | None = None, reading: 
     return {**out, **{g: grid_long(g, profile, None, None, reading) for g in REGDB_GRIDS}}
 
 
-def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: bool = True) -> pd.DataFrame:
-    """The report's verdict table from the runs on disk, with Fig. 5's per-seed measurement when ``fig5`` and the
-    method's models exist: the one table notebooks 05–07 and the report show slices of. ``df.attrs["fig5"]`` says
-    how Fig. 5 was measured, or why it was not."""
+def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: bool = True,
+                 grids_long: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The report's verdict table from the runs on disk (or from ``grids_long``, :func:`study_long`'s output read
+    once by the caller), with Fig. 5's per-seed measurement when ``fig5`` and the method's models exist: the one
+    table notebooks 05–07 and the report show slices of. ``df.attrs["fig5"]`` says how Fig. 5 was measured, or why
+    it was not."""
     from .gradcam import FIG5_SEEDS, fig5_test, spread_by_seed
 
     f5, note = None, "not requested"
@@ -232,7 +238,7 @@ def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: b
         except Exception as e:  # noqa: BLE001 - said in the table's attrs and by the notebooks
             note = (f"{stats.NOT_MEASURABLE} ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
                     f"{FIG5_SEEDS[profile]})")
-    fam = family(study_long(profile, seeds, data_root), f5)
+    fam = family(grids_long if grids_long is not None else study_long(profile, seeds, data_root), f5)
     if f5 is None:  # Fig. 5 stays in the table, unmeasured, outside the family
         if fig5 and not note.startswith(stats.NOT_MEASURABLE):
             note = f"{stats.NOT_MEASURABLE} (no seed has both branches' maps non-empty on the same images)"
@@ -258,17 +264,20 @@ PLAN_RULE = ("every rank-1 claim of Tables 1–4 and Fig. 4 that the complete fi
              "the most seeds any of them needs")
 
 
-def _check_first_stage(grids_long: dict[str, pd.DataFrame], profile: str) -> None:
+def _check_first_stage(grids_long: dict[str, pd.DataFrame], profile: str,
+                       grids: tuple[str, ...] = ABLATION_GRIDS) -> None:
+    """Every row of ``grids`` has fresh runs of all its first-stage seeds, else a :class:`VireidError` naming them."""
     from .errors import VireidError
 
     r1 = values(grids_long, "R1")
-    missing = [f"{r.run_name} ({len(r1.get((g, r.name), []))}/{len(r.first_stage_seeds(profile))})"
-               for g in ABLATION_GRIDS for r in rows(g)
+    missing = [(g, f"{r.run_name} ({len(r1.get((g, r.name), []))}/{len(r.first_stage_seeds(profile))})")
+               for g in grids for r in rows(g)
                if len(r1.get((g, r.name), [])) < len(r.first_stage_seeds(profile))]
     if missing:
+        todo = " ".join(dict.fromkeys(g for g, _ in missing))
         raise VireidError(f"the first stage is not complete: {len(missing)} row(s) lack fresh runs of their seeds "
-                          f"(e.g. {', '.join(missing[:4])}); finish the grid (`vireid grid table1 table2 table3 "
-                          f"table4 theta1 theta2 --profile {profile}`) before planning a second stage")
+                          f"(e.g. {', '.join(m for _, m in missing[:4])}); finish the grid (`vireid grid {todo} "
+                          f"--profile {profile}`) before planning a second stage")
 
 
 def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: str,
@@ -287,7 +296,7 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
     why: dict[tuple[str, str], list[str]] = {}
     open_claims = fam[(fam["metric"] == "R1") & (fam["verdict"].map(stats.verdict_name).isin(
         (stats.NOT_RESOLVED, stats.ONE_SEED)))]
-    counts = {"open": 0, "one seed": 0, "beyond": 0}
+    counts = {"open": 0, "one seed": 0, "no spread": 0, "beyond": 0, "enough already": 0}
     for _, c in open_claims.iterrows():
         g = grid_of.get(c["table"])
         if g is None:  # Fig. 5 (the showcased models' seeds) and Table 5 (its units are splits)
@@ -297,10 +306,13 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
         if len(a) < 2 or len(b) < 2:  # no spread to plan from
             counts["one seed"] += 1
             continue
+        if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:  # identical seeds: no power estimate exists
+            counts["no spread"] += 1
+            continue
         k = stats.seeds_to_resolve(float(a.mean() - b.mean()), float(a.std(ddof=1)), float(b.std(ddof=1)),
                                    alpha / m, stats.POWER, max_seeds)
         if k is None or k <= min(len(a), len(b)):
-            counts["beyond"] += k is None
+            counts["beyond" if k is None else "enough already"] += 1
             continue
         for key in ((g, c["row"]), (g, c["against"])):
             need[key] = max(need.get(key, 0), k)
@@ -309,6 +321,11 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
     by_identity: dict[str, int] = {}
     for key, k in need.items():
         by_identity[ident[key]] = max(by_identity.get(ident[key], 0), k)
+    trained: dict[str, int] = {}  # per configuration, the seeds its rows' first stages already train
+    for g in ABLATION_GRIDS:
+        for r in rows(g):
+            trained[ident[(g, r.name)]] = max(trained.get(ident[(g, r.name)], 0), len(r.first_stage_seeds(profile)))
+    new_runs = sum(max(0, k - trained[i]) for i, k in by_identity.items())
     out = []
     for g in ABLATION_GRIDS:
         for r in rows(g):
@@ -318,7 +335,7 @@ def plan_from(grids_long: dict[str, pd.DataFrame], fam: pd.DataFrame, profile: s
                             "seeds planned": k, "claims": "; ".join(why.get((g, r.name), ["the same configuration "
                                                                                         "as a row that needs them"]))})
     df = pd.DataFrame(out, columns=["run", "grid", "row", "seeds (first stage)", "seeds planned", "claims"])
-    df.attrs.update(family_size=m, alpha=alpha, max_seeds=max_seeds, counts=counts)
+    df.attrs.update(family_size=m, alpha=alpha, max_seeds=max_seeds, counts=counts, new_runs=new_runs)
     return df
 
 
@@ -326,8 +343,9 @@ def plan_seeds(profile: str, data_root: str | None = None, max_seeds: int = stat
     """:func:`plan_from` on the runs on disk and the report's verdict table (with Fig. 5, so that the Holm level is
     the report's)."""
     long = study_long(profile, None, data_root)
-    _check_first_stage(long, profile)  # before Fig. 5's Grad-CAM maps, which take a while
-    return plan_from(long, study_family(profile, None, data_root), profile, data_root, max_seeds)
+    # the whole family's first stage (Table 5 and the RegDB baseline count in α/m), before Fig. 5's Grad-CAM maps
+    _check_first_stage(long, profile, ABLATION_GRIDS + REGDB_GRIDS)
+    return plan_from(long, study_family(profile, None, data_root, grids_long=long), profile, data_root, max_seeds)
 
 
 def write_seed_plan(profile: str, plan: pd.DataFrame, force: bool = False) -> str:
@@ -341,9 +359,12 @@ def write_seed_plan(profile: str, plan: pd.DataFrame, force: bool = False) -> st
     from .io import atomic_write_text
 
     try:
-        data = json.loads(SEED_PLAN.read_text())
+        data = json.loads(SEED_PLAN.read_text(encoding="utf-8"))
     except FileNotFoundError:
         data = {}
+    except ValueError as e:
+        raise VireidError(f"{SEED_PLAN} is not valid JSON ({e}); restore it with git checkout before writing a "
+                          "plan") from None
     if profile in data and not force:
         raise VireidError(f"{SEED_PLAN.name} already holds the {profile} profile's second stage (made "
                           f"{data[profile].get('made', '?')}); a plan is drawn once from the first stage. Pass "
