@@ -22,7 +22,11 @@ def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
         [2.0, 3.1, 1.5, 2.2], [7.0, 6.5, 8.1, 7.3]), table="Table 5", extra={
         "row": "Ours", "against": "Baseline", "the paper says": "the method beats AGW on RegDB",
         "seeds": "4 splits (Ours: ≥ 3 seed(s) each, Baseline: 1)"})
-    stats.verdict_table([claim, regdb_claim]).to_csv(tables_dir / "verdicts.csv", index=False)
+    dml = stats.Claim("Table 1: +RCC+CRE+Fusion+DML vs +RCC+CRE+Fusion", 2.89, [31, 32, 30, 31, 33, 32, 31, 30],
+                      [31, 30, 32, 31, 30, 29, 31, 30], table="Table 1",
+                      extra={"row": "+RCC+CRE+Fusion+DML", "against": "+RCC+CRE+Fusion", "the paper says": "DML helps",
+                             "second stage": "yes", "first-stage verdict": "not resolved (9 seeds would resolve it)"})
+    stats.verdict_table([claim, regdb_claim, dml]).to_csv(tables_dir / "verdicts.csv", index=False)
     pd.DataFrame([{"sweep": "θ2", "chosen": 1.8, "verdict": "contradicted", "reading": "θ2 = 1.0 beats it"}]
                  ).to_csv(tables_dir / "06_theta_verdicts.csv", index=False)
     pd.DataFrame([{"protocol": "RegDB visible-to-thermal", "method": "ours (this study)", "R1": 3.0, "mAP": 4.0,
@@ -33,6 +37,9 @@ def test_claims_read_the_paper_numbers_and_the_verdict_tables(tables_dir):
     assert rcc and c.loc[rcc[0], "verdict"] == "supported" and "(paper Δ +7.01)" in rcc[0]
     assert "adjusted p" in c.loc[rcc[0], "this study"] and "seeds 5 / 5" in c.loc[rcc[0], "this study"]
     assert c.loc["Fig. 4: rank-1 is highest at θ2 = 1.8", "verdict"] == "contradicted"
+    step = [k for k in c.index if k.startswith("Table 1: +RCC+CRE+Fusion+DML vs")]  # on second-stage seeds: said
+    assert c.loc[step[0], "this study"].endswith(
+        "seeds 8 / 8 (second stage; the first stage's seeds gave: not resolved (9 seeds would resolve it))")
     t5 = [k for k in c.index if k.startswith("Table 5: Ours vs Baseline")]
     assert t5 and c.loc[t5[0], "verdict"] == "contradicted"  # its units are splits, said as such (not "seeds 4")
     assert c.loc[t5[0], "this study"].endswith(", 4 splits (Ours: ≥ 3 seed(s) each, Baseline: 1)")

@@ -224,7 +224,13 @@ def test_a_claim_on_second_stage_seeds_says_so(plan_file):
     fam = verdicts.family(more).set_index("claim")
     assert fam.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "second stage"] == "yes"
     assert fam.loc["Table 1: +RCC vs Baseline", "second stage"] == ""
+    # ... beside the verdict of its first stage alone (Holm over that family), which the table keeps in view
+    first = verdicts.family(long).set_index("claim")
+    assert fam.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "first-stage verdict"] == \
+        first.loc["Table 1: +RCC+CRE+Fusion+DML vs Baseline", "verdict"]
+    assert fam.loc["Table 1: +RCC vs Baseline", "first-stage verdict"] == ""
     assert verdicts.family(long)["second stage"].eq("").all()  # the first stage alone
+    assert "first-stage verdict" not in verdicts.family(long)
     plan_file.unlink()  # extra seeds without a written plan (a notebook's own seed list) are no second stage
     assert verdicts.family(more)["second stage"].eq("").all()
 

@@ -77,7 +77,9 @@ def claims(root: Path | None = None) -> pd.DataFrame:
                                              else ""),
                          "this study": f"Δ {r['ours Δ']:+.2f}{ci}{p}, "
                                        + (str(r["seeds"]) if "split" in str(r["seeds"]) else f"seeds {r['seeds']}")
-                                       + (" (second stage)" if str(r.get("second stage", "")) == "yes" else ""),
+                                       + (f" (second stage; the first stage's seeds gave: "
+                                          f"{r.get('first-stage verdict', '')})"
+                                          if str(r.get("second stage", "")) == "yes" else ""),
                          "verdict": r["verdict"]})
     th = _read("06_theta_verdicts", root)
     if th is not None:

@@ -177,10 +177,33 @@ def regdb_claim(table5: pd.DataFrame | None, baseline: pd.DataFrame | None) -> l
     return out
 
 
+def _first_stage_only(grids_long: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``grids_long`` without the second stage's seeds: each row keeps the seeds of its first stage."""
+    out = {}
+    for g, long in grids_long.items():
+        if long is None or not len(long):
+            out[g] = long
+            continue
+        profile = str(long["profile"].iloc[0])
+        first = {r.name: len(r.first_stage_seeds(profile)) for r in rows(g)}
+        out[g] = long[long["seed"] < long["row"].map(first).fillna(np.inf)]
+    return out
+
+
 def family(grids_long: dict[str, pd.DataFrame], fig5: stats.TestResult | None = None) -> pd.DataFrame:
     """The verdict table of the whole report: every claim with Δ, 95 % CI, p, Holm-adjusted p over the family,
-    verdict, seeds and what would resolve it (:func:`vireid_lib.stats.verdict_table`)."""
-    return stats.verdict_table(claims(grids_long, fig5))
+    verdict, seeds and what would resolve it (:func:`vireid_lib.stats.verdict_table`). Once a second stage of seeds
+    has been trained (:func:`plan_seeds`), a claim that rests on it also shows the verdict its first stage gave
+    (``first-stage verdict``, Holm over the first stage's family), so that a reader sees what the seeds changed."""
+    table = stats.verdict_table(claims(grids_long, fig5))
+    if "second stage" in table and table["second stage"].eq("yes").any():
+        attrs = dict(table.attrs)
+        first = stats.verdict_table(claims(_first_stage_only(grids_long), fig5)).set_index(["claim", "metric"])
+        table["first-stage verdict"] = [first["verdict"].get((c, m), "") if s == "yes" else ""
+                                        for c, m, s in zip(table["claim"], table["metric"], table["second stage"],
+                                                           strict=True)]
+        table.attrs.update(attrs)
+    return table
 
 
 def theta_verdicts(grids_long: dict[str, pd.DataFrame], table: pd.DataFrame) -> dict[str, dict]:
