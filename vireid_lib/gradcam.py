@@ -191,8 +191,12 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
     return out
 
 
+class ModelNotTrained(FileNotFoundError):
+    """A model Fig. 5 needs is not trained, and training was not allowed (``train_missing=False``)."""
+
+
 def spread_by_seed(profile: str, seeds: tuple[int, ...] | None = None, n: int = 64, data_root: str | None = None,
-                   progress_bar: bool = False) -> pd.DataFrame:
+                   progress_bar: bool = False, train_missing: bool = True) -> pd.DataFrame:
     """Fig. 5's measurement: for each seed of the method, the mean attention spread of the global and fusion
     branches on a common grid (:func:`attention_study` with ``grid="common"``) over ``n`` visible + ``n`` infrared
     test images, and the mean of their per-image difference (images where both maps are non-empty).
@@ -212,6 +216,8 @@ def spread_by_seed(profile: str, seeds: tuple[int, ...] | None = None, n: int = 
         model = None
         path = run_path(cfg)
         if not (path / "model.pt").exists():
+            if not train_missing:
+                raise ModelNotTrained(f"the method's model, seed {seed}, is not trained (run folder {path.name})")
             model = trained_model(cfg, progress_bar=progress_bar)
         key = {"n": n, "sample_seed": 0, "grid": "common", "level": 0.5,
                "code": code_hash(Path(__file__).resolve()), "weights": sha256_file(path / "model.pt")[:16]}

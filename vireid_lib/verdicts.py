@@ -244,26 +244,29 @@ def study_long(profile: str, seeds=None, data_root: str | None = None, reading: 
 
 
 def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: bool = True,
-                 grids_long: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                 grids_long: dict[str, pd.DataFrame] | None = None, train: bool = True) -> pd.DataFrame:
     """The report's verdict table from the runs on disk (or from ``grids_long``, :func:`study_long`'s output read
     once by the caller), with Fig. 5's per-seed measurement when ``fig5`` and the method's models exist: the one
     table notebooks 05–07 and the report show slices of. ``df.attrs["fig5"]`` says how Fig. 5 was measured, or why
-    it was not."""
-    from .gradcam import FIG5_SEEDS, fig5_test, spread_by_seed
+    it was not. ``train=False`` (a notebook's ``budget_minutes=0``) trains no missing model of Fig. 5's seeds: the
+    claim then reads *not measured yet*."""
+    from .gradcam import FIG5_SEEDS, ModelNotTrained, fig5_test, spread_by_seed
 
-    f5, note = None, "not requested"
+    f5, note, measured = None, "not requested", False
     if fig5:
         try:
-            by_seed = spread_by_seed(profile, data_root=data_root)
-            f5 = fig5_test(by_seed)
+            by_seed = spread_by_seed(profile, data_root=data_root, train_missing=train)
+            f5, measured = fig5_test(by_seed), True
             note = (f"spread on the common grid {tuple(by_seed['grid'].iloc[0])}, seeds "
                     f"{', '.join(map(str, by_seed['seed']))} of the method")
+        except ModelNotTrained as e:
+            note = f"not measured yet ({e}; nothing is trained with budget_minutes=0)"
         except Exception as e:  # noqa: BLE001 - said in the table's attrs and by the notebooks
             note = (f"{stats.NOT_MEASURABLE} ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
                     f"{FIG5_SEEDS[profile]})")
     fam = family(grids_long if grids_long is not None else study_long(profile, seeds, data_root), f5)
     if f5 is None:  # Fig. 5 stays in the table, unmeasured, outside the family
-        if fig5 and not note.startswith(stats.NOT_MEASURABLE):
+        if measured:
             note = f"{stats.NOT_MEASURABLE} (no seed has both branches' maps non-empty on the same images)"
         attrs = dict(fam.attrs)
         row = {"table": "Fig. 5", "claim": FIG5_CLAIM, "metric": "spread", "paper Δ": 1.0, "ours Δ": float("nan"),
