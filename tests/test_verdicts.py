@@ -263,7 +263,7 @@ def test_run_names_are_unique_and_a_plan_naming_an_unknown_row_is_refused(plan_f
         rows("table1")[0].seed_list("cpu")
 
 
-def test_a_notebook_that_may_train_nothing_leaves_fig5_not_measured_yet(monkeypatch):
+def test_a_notebook_that_may_train_nothing_leaves_fig5_not_measured_yet(monkeypatch, tmp_path):
     """budget_minutes=0 ("train nothing") must hold for Fig. 5's models too: with a missing model, the claim reads
     *not measured yet*, outside the family, and nothing is trained."""
     from vireid_lib import experiments
@@ -272,7 +272,8 @@ def test_a_notebook_that_may_train_nothing_leaves_fig5_not_measured_yet(monkeypa
         raise AssertionError("a model was trained although training was not allowed")
 
     monkeypatch.setattr(experiments, "trained_model", no_training)
-    fam = verdicts.study_family("smoke", train=False)  # the tests' results folder holds no run
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path))  # no run at all (another test may have trained some)
+    fam = verdicts.study_family("smoke", train=False)
     assert fam.attrs["fig5"].startswith("not measured yet (the method's model, seed 0, is not trained")
     fig5 = fam[fam["table"] == "Fig. 5"]
     assert len(fig5) == 1 and fig5["verdict"].iloc[0].startswith("not measured yet") and np.isnan(fig5["p"].iloc[0])
