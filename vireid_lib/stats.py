@@ -83,6 +83,7 @@ CONSISTENT = "consistent"
 THETA_FLAT = "θ does not matter here"
 DESCRIPTIVE = "descriptive"
 NOT_MEASURABLE = "not measurable"
+NOT_MEASURED_YET = "not measured yet"
 
 VOCABULARY: dict[str, str] = {
     SUPPORTED: "Our difference has the paper's sign and is significant after Holm's correction over the whole "
@@ -109,6 +110,8 @@ VOCABULARY: dict[str, str] = {
     NOT_MEASURABLE: "Fig. 5 only: no fair measurement exists here (no trained models of the method to explain, or "
                     "no image where both branches' maps show positive evidence on the common grid); the reason "
                     "follows. Outside the Holm family.",
+    NOT_MEASURED_YET: "Fig. 5 only: a model it needs is not trained yet and the notebook was asked to train nothing "
+                      "(budget_minutes=0). Outside the Holm family until it is measured.",
 }
 """Every verdict word the study uses, with its definition: the report and the notebooks print these."""
 

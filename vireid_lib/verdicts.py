@@ -260,7 +260,7 @@ def study_family(profile: str, seeds=None, data_root: str | None = None, fig5: b
             note = (f"spread on the common grid {tuple(by_seed['grid'].iloc[0])}, seeds "
                     f"{', '.join(map(str, by_seed['seed']))} of the method")
         except ModelNotTrained as e:
-            note = f"not measured yet ({e}; nothing is trained with budget_minutes=0)"
+            note = f"{stats.NOT_MEASURED_YET} ({e}; nothing is trained with budget_minutes=0)"
         except Exception as e:  # noqa: BLE001 - said in the table's attrs and by the notebooks
             note = (f"{stats.NOT_MEASURABLE} ({type(e).__name__}: {str(e)[:200]}; needs the method's models, seeds "
                     f"{FIG5_SEEDS[profile]})")
@@ -442,6 +442,9 @@ def sensitivity(profile: str, data_root: str | None = None) -> pd.DataFrame:
     base = family(base_long)
     keys = _method_keys(profile, data_root)
     names = {r for _, r in keys}
+    for col in ("row", "against"):  # a family with no comparison yet (no run finished) has no such column
+        if col not in base:
+            base[col] = pd.Series(dtype=object)
     involved = base[(base["metric"] == "R1") & (base["row"].isin(names) | base["against"].isin(names))]
     readings_long = grid_long("readings", profile, data_root=data_root)
     out = []
