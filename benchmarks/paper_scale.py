@@ -687,8 +687,9 @@ def main(argv: list[str] | None = None) -> dict:
     height, width = (int(x) for x in args.size.lower().split("x"))
     overrides = {k: parse_value(v) for k, _, v in (s.partition("=") for s in args.set)}
 
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
+    from vireid_lib.engine import cpu_name
+
+    cpu = cpu_name()
     machine = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
                "load_average": os.getloadavg(), "scale": args.scale, "size": [height, width]}
     print(f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}; load average {os.getloadavg()[0]:.1f} at start; "
