@@ -34,6 +34,30 @@ def test_cam_maps_have_the_image_size_and_are_not_constant(trained):
     assert study["modality"].count("visible") == study["modality"].count("infrared") == 6
 
 
+def test_branch_embeddings_are_each_branchs_test_embedding(trained):
+    """attention_study's references come from one forward pass for both branches: the same embeddings as the
+    evaluation's extract_features gives branch by branch (with either test feature)."""
+    import copy
+
+    import torch
+
+    from vireid_lib.data import load_images, open_dataset
+    from vireid_lib.engine import extract_features
+    from vireid_lib.gradcam import branch_embeddings
+
+    cfg, model = trained
+    ds = open_dataset(cfg.data, verbose=False)
+    images = np.asarray(load_images(ds.query(), cfg.data.height, cfg.data.width))[:10]
+    for feature in ("bn", "pool"):
+        m = copy.deepcopy(model)
+        m.cfg = type(m.cfg)(**{**m.cfg.__dict__, "test_feature": feature})
+        both = branch_embeddings(m, images, "infrared", ["global", "fusion"], batch=4)
+        for branch in ("global", "fusion"):
+            alone = extract_features(m, images, "infrared", torch.device("cpu"), batch_size=4, branch=branch)
+            np.testing.assert_allclose(both[branch].numpy(), alone, rtol=0, atol=1e-6)
+        assert not np.allclose(both["global"].numpy()[:, :8], both["fusion"].numpy()[:, :8])
+
+
 def test_spread_measures_area():
     from vireid_lib.gradcam import spread
 

@@ -40,7 +40,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .engine import extract_features
 from .grids import FIG5_SEEDS  # the seeds of the method whose maps Fig. 5's claim is measured on
 from .models import VIReIDNet
 
@@ -164,21 +163,20 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
     gi = np.sort(rng.choice(g_pool, min(n, len(g_pool)), replace=False))
     model.eval()
     device = next(model.parameters()).device
-
-    def embed(images: np.ndarray, modality: str, branch: str) -> torch.Tensor:
-        return torch.from_numpy(extract_features(model, images, modality, device, batch, branch))
-
     if grid == "common":
         grid = common_grid(model, cfg)
     out = {"images": np.concatenate([g_img[gi], q_img[qi]]),
            "modality": ["visible"] * len(gi) + ["infrared"] * len(qi),
            "pids": np.concatenate([cand.pids[gi], query.pids[qi]]), "spread": {}, "grid": grid}
-    for branch in ("global", "fusion"):
-        if branch not in model.branches:
-            continue
-        e_vis, e_ir = embed(g_img, "visible", branch), embed(q_img, "infrared", branch)
-        ref_vis = {p: e_vis[cand.pids == p].mean(0) for p in common}  # references for infrared images
-        ref_ir = {p: e_ir[query.pids == p].mean(0) for p in common}  # references for visible images
+    branches = [b for b in ("global", "fusion") if b in model.branches]
+    # the references need only the identities sampled: visible images of the infrared sample's people, and back
+    vis_rows = np.flatnonzero(np.isin(cand.pids, query.pids[qi]))
+    ir_rows = np.flatnonzero(np.isin(query.pids, cand.pids[gi]))
+    e_vis = branch_embeddings(model, g_img[vis_rows], "visible", branches, batch)
+    e_ir = branch_embeddings(model, q_img[ir_rows], "infrared", branches, batch)
+    for branch in branches:
+        ref_vis = {p: e_vis[branch][cand.pids[vis_rows] == p].mean(0) for p in np.unique(query.pids[qi])}
+        ref_ir = {p: e_ir[branch][query.pids[ir_rows] == p].mean(0) for p in np.unique(cand.pids[gi])}
         maps = []
         for imgs, pids, modality, refs in ((g_img[gi], cand.pids[gi], "visible", ref_ir),
                                            (q_img[qi], query.pids[qi], "infrared", ref_vis)):
@@ -189,6 +187,25 @@ def attention_study(model: VIReIDNet, cfg, n: int = 64, seed: int = 0, batch: in
         out[branch] = np.concatenate(maps)
         out["spread"][branch] = spread(out[branch])
     return out
+
+
+@torch.no_grad()
+def branch_embeddings(model: VIReIDNet, images: np.ndarray, modality: str, branches: list[str], batch: int = 64
+                      ) -> dict[str, torch.Tensor]:
+    """The test-time embeddings (what :meth:`VIReIDNet.embed` gives, L2-normalised) of several branches from one
+    forward pass per batch: ``{branch: (N, D)}``."""
+    from .transforms import test_transform, to_tensor
+
+    model.eval()
+    device = next(model.parameters()).device
+    feature = getattr(model.cfg, "test_feature", "bn")
+    parts: dict[str, list[torch.Tensor]] = {b: [] for b in branches}
+    for i in range(0, len(images), batch):
+        x = test_transform(to_tensor(np.asarray(images[i : i + batch]), device))
+        out = model(x, None) if modality == "visible" else model(None, x)
+        for b in branches:
+            parts[b].append(F.normalize(out[b].bn if feature == "bn" else out[b].pooled, dim=1).float().cpu())
+    return {b: torch.cat(v) for b, v in parts.items()}
 
 
 class ModelNotTrained(FileNotFoundError):
