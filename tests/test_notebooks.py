@@ -1,6 +1,7 @@
 """Notebooks: structure (cheap), and every registered notebook executed by papermill in the smoke profile."""
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -129,6 +130,55 @@ def test_report_and_course_website_link_only_to_files_that_exist():
     assert not warnings.exists(), warnings.read_text()
     missing = [link for link in links if not (smoke_root() / link).exists()]
     assert not missing, missing
+
+
+def _marker_notebook(path: Path, code: str, trains: bool = False) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile'
+                                       + ("\nbudget_minutes: float = 15.0  # training budget" if trains else ""))
+    params.metadata["tags"] = ["parameters"]
+    helpers = nbformat.v4.new_code_cell(
+        "import pathlib, time\n"
+        f"d = pathlib.Path({str(path.parent / 'markers')!r})\n"
+        "def wait_for(name):\n"
+        "    for _ in range(600):\n"
+        "        if (d / name).exists():\n"
+        "            return\n"
+        "        time.sleep(0.1)\n"
+        "    raise TimeoutError(name)\n")
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), params, helpers, nbformat.v4.new_code_cell(code)]
+    nbformat.write(nb, path)
+
+
+def test_parallel_reproduce_overlaps_notebooks_keeps_trainers_apart_and_raises_the_first_failure(tmp_path, monkeypatch):
+    """Two notebooks at once (each proves it by waiting for the other's marker); two notebooks that may train never
+    at once; after a failure nothing new starts, the running one finishes, the failure is raised."""
+    (tmp_path / "markers").mkdir()
+    _marker_notebook(tmp_path / "91_a.ipynb", "(d / 'a.start').touch(); wait_for('c.start')\n"
+                     "assert not (d / 'b.start').exists(); (d / 'a.end').touch()", trains=True)
+    _marker_notebook(tmp_path / "92_b.ipynb", "assert (d / 'a.end').exists(); (d / 'b.start').touch()", trains=True)
+    _marker_notebook(tmp_path / "93_c.ipynb", "(d / 'c.start').touch(); wait_for('a.start')")
+    _marker_notebook(tmp_path / "94_fails.ipynb", "raise ValueError('on purpose')")
+    _marker_notebook(tmp_path / "95_slow.ipynb", f"wait_for({str(tmp_path / 'out' / '94_fails.failed.ipynb')!r})\n"
+                     "time.sleep(5); (d / 'slow.end').touch()")
+    _marker_notebook(tmp_path / "96_never.ipynb", "(d / 'never.start').touch()")
+    monkeypatch.setattr(NB, "NOTEBOOK_DIR", tmp_path)
+    specs = {p.stem: NB.NotebookSpec(p.stem, p.stem, "a test") for p in sorted(tmp_path.glob("9*.ipynb"))}
+    times: dict[str, float] = {}
+    kwargs = {name: {} for name in specs}
+    first = [specs["91_a"], specs["92_b"], specs["93_c"]]
+    assert NB.may_train(specs["91_a"], {}) and not NB.may_train(specs["91_a"], {"budget_minutes": 0})
+    assert not NB.may_train(specs["93_c"], {})
+    NB._run_parallel(first, "smoke", False, kwargs, 2, {"91_a", "92_b"}, times.__setitem__, out_dir=tmp_path / "out")
+    assert set(times) == {"91_a", "92_b", "93_c"}
+    assert {p.name for p in (tmp_path / "markers").iterdir()} == {"a.start", "a.end", "b.start", "c.start"}
+    then = [specs["94_fails"], specs["95_slow"], specs["96_never"]]
+    with pytest.raises(NB.NotebookFailed, match=r"94_fails failed in cell \d+ .*ValueError: on purpose"):
+        NB._run_parallel(then, "smoke", False, kwargs, 2, set(), times.__setitem__, out_dir=tmp_path / "out")
+    assert (tmp_path / "markers" / "slow.end").exists(), "the notebook running when the other failed finished"
+    assert not (tmp_path / "markers" / "never.start").exists(), "nothing starts after a failure"
+    assert not (tmp_path / "out" / "96_never.ipynb").exists()
 
 
 def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():

@@ -23,8 +23,10 @@ def _cmd_reproduce(args) -> None:
     if "profile" in params:
         raise VireidError(f"--param profile={params['profile']}: the profile is chosen with --profile "
                           f"(e.g. vireid reproduce --profile {params['profile']}), not --param")
+    if args.jobs is not None and args.jobs < 1:
+        raise VireidError(f"--jobs {args.jobs}: the number of notebooks at once must be 1 or more")
     reproduce(args.profile, only=args.only.split(",") if args.only else None, progress=not args.quiet,
-              params=params)
+              params=params, jobs=args.jobs)
 
 
 def _cmd_generate(args) -> None:
@@ -176,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", default="cpu", choices=PROFILES)
     r.add_argument("--only", help="comma-separated notebook numbers or names, e.g. 01,02")
     r.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="notebooks at once (default: 2 on a machine with 2 or more cores, else 1; above 1, no "
+                        "per-cell progress bar)")
     r.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="a notebook parameter for the notebooks that declare it, e.g. --param budget_minutes=60")
     r.set_defaults(fn=_cmd_reproduce)

@@ -320,12 +320,13 @@ def stable_object_reprs(text: str) -> str:
 
 
 def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, progress: bool = True,
-                 study: bool | None = None, **params) -> Path:
+                 study: bool | None = None, threads: int | None = None, **params) -> Path:
     """Execute one notebook with papermill; return the path of the executed (scrubbed) copy.
 
     The study's own run writes its figures, tables and executed copy under ``results/``, any other under
     ``results/scratch/<profile>/``. ``study`` says which (default: :func:`is_study` of these parameters);
-    ``out_dir`` moves the executed copy."""
+    ``out_dir`` moves the executed copy; ``threads`` caps the kernel's CPU threads (``OMP_NUM_THREADS``; default:
+    the caller's setting, or PyTorch's own choice of one per core)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -343,6 +344,7 @@ def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, 
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "VIREID_BATCH_RUN": "1",  # progress bars print sparse text lines, not widgets
         STUDY_RUN_ENV: "1" if study else None,  # the only way to write results/ (paths.py)
+        "OMP_NUM_THREADS": str(threads) if threads else os.environ.get("OMP_NUM_THREADS"),
     }
     env_before = {k: os.environ.get(k) for k in kernel_env}
     _set_env(kernel_env)
@@ -388,14 +390,15 @@ def environment_info() -> dict[str, str]:
 
 
 def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: bool = True,
-              params: dict | None = None) -> dict[str, float]:
+              params: dict | None = None, jobs: int | None = None) -> dict[str, float]:
     """Run every registered notebook (or ``only`` some) in order, then rewrite the report and the course website
     (:func:`vireid_lib.site.build_site`, from the executed copies). Returns times (s).
 
     ``params`` (e.g. ``{"budget_minutes": 0}``) go to every notebook whose parameters cell declares them; a
     name no selected notebook declares is an error. The study's profile with no parameters but the mechanics
     (:func:`is_study`) rewrites ``results/``; any other call writes everything, report included, to
-    ``results/scratch/<profile>/``."""
+    ``results/scratch/<profile>/``. ``jobs``: notebooks at once (default :func:`default_jobs`; with more than
+    one, each runs in its own process without a progress bar, see :func:`_run_parallel`)."""
     from .report import write_report  # here, not at the top: a kernel's start() needs no torch
     from .site import build_site
 
@@ -418,15 +421,30 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
           "rewrites the study's results/)"), flush=True)
     timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
-    for spec in specs:
-        print(f"==> {spec.name} (profile={profile})", flush=True)
-        t0 = time.perf_counter()
-        run_notebook(spec, profile, progress=progress, study=study,
-                     **{k: v for k, v in params.items() if k in declared[spec.name]})
-        timings[spec.name] = round(time.perf_counter() - t0, 1)
-        print(f"    {spec.name}: {timings[spec.name]:.1f} s", flush=True)
+    jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
+    t_start = time.perf_counter()
+
+    def record(name: str, seconds: float) -> None:
+        timings[name] = round(seconds, 1)
+        print(f"    {name}: {timings[name]:.1f} s", flush=True)
         all_t = _read_json(timings_path)
         all_t[profile] = timings
+        atomic_write_json(timings_path, all_t)
+
+    kwargs = {s.name: {k: v for k, v in params.items() if k in declared[s.name]} for s in specs}
+    if jobs == 1:
+        for spec in specs:
+            print(f"==> {spec.name} (profile={profile})", flush=True)
+            t0 = time.perf_counter()
+            run_notebook(spec, profile, progress=progress, study=study, **kwargs[spec.name])
+            record(spec.name, time.perf_counter() - t0)
+    else:
+        trains = {s.name for s in specs if may_train(s, kwargs[s.name])}
+        _run_parallel(specs, profile, study, kwargs, jobs, trains, record)
+    if not only:  # the whole course: its wall-clock beside the notebooks' own times
+        all_t = _read_json(timings_path)
+        all_t.setdefault("wall_clock", {})[profile] = {"seconds": round(time.perf_counter() - t_start, 1),
+                                                       "jobs": jobs}
         atomic_write_json(timings_path, all_t)
     manifest = {
         "profile": profile, "parameters": params, "environment": environment_info(),
@@ -437,8 +455,71 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     write_report(NOTEBOOKS, profile, root)
     build_site(NOTEBOOKS, profile, root)  # the course website, from the executed copies (none run again)
     print("summary: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-          + f"; total {sum(timings.values()) / 60:.1f} min", flush=True)
+          + f"; {sum(timings.values()) / 60:.1f} min of notebook time, {(time.perf_counter() - t_start) / 60:.1f} "
+          f"min wall-clock with {jobs} notebook(s) at a time", flush=True)
     return timings
+
+
+def default_jobs() -> int:
+    """Notebooks at once in :func:`reproduce`: two on a machine with at least two cores (each kernel then gets
+    cores ÷ 2 threads), else one."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def may_train(spec: NotebookSpec, params: dict) -> bool:
+    """Whether a notebook may train pending grid runs: it declares ``budget_minutes`` and is not given 0."""
+    declared = notebook_parameters(spec.path)
+    if "budget_minutes" not in declared:
+        return False
+    value = params.get("budget_minutes", declared["budget_minutes"]["default"])
+    return float(value) != 0
+
+
+def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, threads: int,
+             out_dir: Path | None, params: dict) -> float:
+    """One notebook, in a worker process of :func:`_run_parallel` (a fresh interpreter: it is told the notebooks'
+    folder); returns its wall-clock seconds."""
+    global NOTEBOOK_DIR
+    NOTEBOOK_DIR = notebook_dir
+    t0 = time.perf_counter()
+    run_notebook(spec, profile, out_dir=out_dir, progress=False, study=study, threads=threads, **params)
+    return time.perf_counter() - t0
+
+
+def _run_parallel(specs: list[NotebookSpec], profile: str, study: bool, kwargs: dict[str, dict], jobs: int,
+                  trains: set[str], record, out_dir: Path | None = None) -> None:
+    """Run ``specs`` ``jobs`` at a time, each in its own process and kernel with cores ÷ jobs threads, started in
+    registry order, except that two notebooks that may train (``trains``) never run at once (their grids would
+    compete for the same cores). After a failure nothing new starts; the notebooks running finish, then the first
+    failure is raised. The notebooks write disjoint files; the synthetic data are generated once, under a lock."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    print(f"==> {len(specs)} notebooks, {jobs} at a time ({threads} thread(s) each), profile={profile}", flush=True)
+    pending, running, failure = list(specs), {}, None
+    with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while pending or running:
+            while pending and len(running) < jobs and failure is None:
+                training = any(s.name in trains for s in running.values())
+                nxt = next((s for s in pending if not (training and s.name in trains)), None)
+                if nxt is None:
+                    break
+                pending.remove(nxt)
+                print(f"==> {nxt.name} started", flush=True)
+                running[pool.submit(_run_one, nxt, NOTEBOOK_DIR, profile, study, threads, out_dir,
+                                    kwargs[nxt.name])] = nxt
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                spec = running.pop(future)
+                try:
+                    record(spec.name, future.result())
+                except Exception as e:  # the first failure is raised once the notebooks running have finished
+                    print(f"    {spec.name} failed", flush=True)
+                    failure = failure or e
+                    pending.clear()
+    if failure is not None:
+        raise failure
 
 
 def _read_json(path: Path) -> dict:

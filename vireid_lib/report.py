@@ -135,9 +135,10 @@ def write_report(specs: Sequence, profile: str, root: Path | None = None) -> str
     r = root or results_dir()
     check_provenance(specs, profile, r)
     try:
-        timings = json.loads((r / "timings.json").read_text()).get(profile, {})
+        all_timings = json.loads((r / "timings.json").read_text())
     except (FileNotFoundError, ValueError):
-        timings = {}
+        all_timings = {}
+    timings, wall = all_timings.get(profile, {}), all_timings.get("wall_clock", {}).get(profile)
     lines = [
         "# Results: Visible-Infrared Person Re-Identification via Feature Fusion and Deep Mutual Learning",
         "",
@@ -157,7 +158,11 @@ def write_report(specs: Sequence, profile: str, root: Path | None = None) -> str
         ts = f"{t / 60:.1f} min" if t is not None else "not run"
         lines.append(f"| [{nb.name}](notebooks/{nb.name}.ipynb) | {nb.title} | {ts} |")
     if timings:
-        lines += ["", f"Total: {sum(timings.values()) / 60:.1f} min ({profile} profile)."]
+        total = f"Total: {sum(timings.values()) / 60:.1f} min of notebook time ({profile} profile)"
+        if wall:
+            total += (f"; {wall['seconds'] / 60:.1f} min wall-clock for the whole run, {wall['jobs']} notebook(s) "
+                      "at a time")
+        lines += ["", total + "."]
     c = claims(r)
     if len(c):
         from .stats import vocabulary_markdown
