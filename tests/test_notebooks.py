@@ -203,3 +203,29 @@ def test_object_reprs_lose_their_memory_address():
     a = '"<pandas.io.formats.style.Styler at 0x7fc9b7e3c990>", "<Foo object at 0x7f5e14f68e90>"'
     assert stable_object_reprs(a) == '"<pandas.io.formats.style.Styler object>", "<Foo object>"'
     assert stable_object_reprs("address 0x7fc9 <b>bold</b>") == "address 0x7fc9 <b>bold</b>"
+
+
+def test_scrub_merges_stream_chunks_and_drops_kernel_pids(tmp_path):
+    """Two executions of the same code give the same executed copy: printed text split into chunks by timing is
+    merged (stdout and stderr kept apart, other outputs kept in place), a kernel's process id is dropped."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('ab'); 1")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="/tmp/ipykernel_16611/3458273219.py:13: "
+                                                                         "UserWarning: w\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="c\n"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
+    nb.cells = [cell]
+    one, two = tmp_path / "one.ipynb", tmp_path / "two.ipynb"
+    nbformat.write(nb, one)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ab\n"), *cell.outputs[2:]]
+    cell.outputs[1]["text"] = cell.outputs[1]["text"].replace("16611", "16962")
+    nbformat.write(nb, two)
+    NB.scrub(one)
+    NB.scrub(two)
+    assert one.read_text() == two.read_text()
+    outs = nbformat.read(one, as_version=4).cells[0].outputs
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in outs] == [
+        ("stream", "stdout", "ab\n"), ("stream", "stderr", "/tmp/ipykernel/3458273219.py:13: UserWarning: w\n"),
+        ("stream", "stdout", "c\n"), ("execute_result", None, None)]

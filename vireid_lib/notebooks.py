@@ -293,16 +293,50 @@ class NotebookFailed(VireidError):
 
 
 def scrub(path: Path) -> None:
-    """Remove volatile metadata (timestamps, papermill run info, cell ids' execution times) but keep outputs."""
+    """Remove volatile metadata (timestamps, papermill run info, cell ids' execution times) but keep outputs; make
+    what varies between executions of the same code stable (:func:`coalesce_streams`, :func:`stable_styler_ids`,
+    :func:`stable_object_reprs`, :func:`stable_kernel_paths`)."""
+    import nbformat
+
     subprocess.run(
         [sys.executable, "-m", "nbstripout", "--keep-output", "--keep-count", "--extra-keys",
          "metadata.papermill cell.metadata.papermill cell.metadata.execution metadata.widgets", str(path)],
         check=True,
     )
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    if coalesce_streams(nb):
+        nbformat.write(nb, path)
     text = path.read_text(encoding="utf-8")
-    stable = stable_object_reprs(stable_styler_ids(text))
+    stable = stable_kernel_paths(stable_object_reprs(stable_styler_ids(text)))
     if stable != text:
         path.write_text(stable, encoding="utf-8")
+
+
+def coalesce_streams(nb) -> bool:
+    """Merge each cell's consecutive outputs of one stream (stdout, stderr) into one: the kernel sends printed text
+    in chunks whose boundaries depend on timing (one line may arrive as one output or as two). Returns whether
+    anything changed."""
+    changed = False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged = []
+        for out in cell.get("outputs", []):
+            last = merged[-1] if merged else None
+            if (out.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                    and last.get("name") == out.get("name")):
+                last["text"] = "".join(last["text"]) + "".join(out["text"])
+                changed = True
+            else:
+                merged.append(out)
+        cell["outputs"] = merged
+    return changed
+
+
+def stable_kernel_paths(text: str) -> str:
+    """A warning or traceback names the kernel's temporary file of the cell, ``/tmp/ipykernel_<pid>/<hash>.py``:
+    the process id is dropped."""
+    return re.sub(r"ipykernel_\d+/", "ipykernel/", text)
 
 
 def stable_styler_ids(text: str) -> str:
