@@ -32,7 +32,8 @@ TIMED = (
     r"results/README\.md",
     r"results/notebooks/02_rcc_augmentation\.ipynb",
     r"results/tables/02_augmentation_cost\.(csv|md|tex|provenance\.json)",
-    r"results/site/(index|README|02_rcc_augmentation|notebooks/02_rcc_augmentation)\.html",
+    r"results/site/(index|README|report|02_rcc_augmentation|notebooks/02_rcc_augmentation)\.html",
+    r"results/site/_downloads/[0-9a-f]+/02_augmentation_cost\.(csv|md)",
     r"results/site/.*searchindex\.js",
 )
 
