@@ -160,7 +160,7 @@ def write_report(specs: Sequence, profile: str, root: Path | None = None) -> str
     if timings:
         total = f"Total: {sum(timings.values()) / 60:.1f} min of notebook time ({profile} profile)"
         if wall:
-            total += (f"; {wall['seconds'] / 60:.1f} min wall-clock for the whole run, {wall['jobs']} notebook(s) "
+            total += (f"; {wall['seconds'] / 60:.1f} min wall-clock for the notebooks, {wall['jobs']} "
                       "at a time")
         lines += ["", total + "."]
     c = claims(r)
