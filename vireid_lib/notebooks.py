@@ -506,7 +506,10 @@ def may_train(spec: NotebookSpec, params: dict) -> bool:
     if "budget_minutes" not in declared:
         return False
     value = params.get("budget_minutes", declared["budget_minutes"]["default"])
-    return float(value) != 0
+    try:
+        return float(value) != 0
+    except (TypeError, ValueError):  # a default written as an expression: assume it may train
+        return True
 
 
 def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, threads: int,
