@@ -13,7 +13,10 @@ must produce; the runner, the tests and the report (which is given it) all read 
 - runs with the ``python3`` kernel (the venv's), in ``notebooks/`` as working directory, figures inline;
 - writes the executed copy to a temporary file and renames it into ``results/notebooks/`` only on success;
   a failed run is kept as ``<name>.failed.ipynb`` and reported with the failing cell;
-- scrubs the executed copy (nbstripout, keeping outputs) so that reruns do not change bytes needlessly;
+- scrubs the executed copy (nbstripout, keeping outputs; stream chunks merged, process ids and memory addresses
+  dropped) so that reruns do not change bytes needlessly;
+- runs two notebooks at a time on a machine with two or more cores, each in its own process (:func:`_run_parallel`;
+  the notebooks that may train never at once);
 - checks that every promised figure and table exists, records times in ``results/timings.json`` and the
   run's provenance in ``results/manifest.json``.
 """
