@@ -456,6 +456,13 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     print(f"==> outputs: {shown(root)}/ " + ("(the study's results)" if study else
           f"(scratch: only the {STUDY_PROFILE} profile with no parameters but {', '.join(sorted(MECHANICS))} "
           "rewrites the study's results/)"), flush=True)
+    if not params.get("data_root"):  # generated before any kernel starts: a notebook's output is the same whether
+        from .config import data_config  # this run generated the data or found it (a fresh clone or not)
+        from .data import dataset_root
+
+        t0 = time.perf_counter()
+        data = dataset_root(data_config(profile))
+        print(f"==> synthetic data: {shown(data)} ({time.perf_counter() - t0:.1f} s)", flush=True)
     timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
     jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
