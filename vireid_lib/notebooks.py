@@ -463,6 +463,8 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
         t0 = time.perf_counter()
         data = dataset_root(data_config(profile))
         print(f"==> synthetic data: {shown(data)} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache on a fresh machine here, so that
+    # its "Matplotlib is building the font cache" never lands in a notebook's output
     timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
     jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
