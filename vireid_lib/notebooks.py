@@ -421,8 +421,10 @@ def environment_info() -> dict[str, str]:
     import numpy
     import torch
 
+    from .engine import cpu_name
+
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__,
-            "platform": platform.platform(), "cpu_count": str(os.cpu_count()),
+            "platform": platform.platform(), "cpu": cpu_name(), "cpu_count": str(os.cpu_count()),
             "cuda": str(torch.cuda.is_available())}
 
 
