@@ -132,11 +132,10 @@ def test_report_and_course_website_link_only_to_files_that_exist():
     assert not missing, missing
 
 
-def _marker_notebook(path: Path, code: str, trains: bool = False) -> None:
+def _marker_notebook(path: Path, code: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
-    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile'
-                                       + ("\nbudget_minutes: float = 15.0  # training budget" if trains else ""))
+    params = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile')
     params.metadata["tags"] = ["parameters"]
     helpers = nbformat.v4.new_code_cell(
         "import pathlib, time\n"
@@ -151,14 +150,12 @@ def _marker_notebook(path: Path, code: str, trains: bool = False) -> None:
     nbformat.write(nb, path)
 
 
-def test_parallel_reproduce_overlaps_notebooks_keeps_trainers_apart_and_raises_the_first_failure(tmp_path, monkeypatch):
-    """Two notebooks at once (each proves it by waiting for the other's marker); two notebooks that may train never
-    at once; after a failure nothing new starts, the running one finishes, the failure is raised."""
+def test_parallel_reproduce_overlaps_notebooks_and_raises_the_first_failure(tmp_path, monkeypatch):
+    """Two notebooks at once (each proves it by waiting for the other's marker); after a failure nothing new starts,
+    the notebook running beside it finishes, the failure is raised."""
     (tmp_path / "markers").mkdir()
-    _marker_notebook(tmp_path / "91_a.ipynb", "(d / 'a.start').touch(); wait_for('c.start')\n"
-                     "assert not (d / 'b.start').exists(); (d / 'a.end').touch()", trains=True)
-    _marker_notebook(tmp_path / "92_b.ipynb", "assert (d / 'a.end').exists(); (d / 'b.start').touch()", trains=True)
-    _marker_notebook(tmp_path / "93_c.ipynb", "(d / 'c.start').touch(); wait_for('a.start')")
+    _marker_notebook(tmp_path / "91_a.ipynb", "(d / 'a.start').touch(); wait_for('b.start')")
+    _marker_notebook(tmp_path / "92_b.ipynb", "(d / 'b.start').touch(); wait_for('a.start')")
     _marker_notebook(tmp_path / "94_fails.ipynb", "raise ValueError('on purpose')")
     _marker_notebook(tmp_path / "95_slow.ipynb", f"wait_for({str(tmp_path / 'out' / '94_fails.failed.ipynb')!r})\n"
                      "time.sleep(5); (d / 'slow.end').touch()")
@@ -167,18 +164,35 @@ def test_parallel_reproduce_overlaps_notebooks_keeps_trainers_apart_and_raises_t
     specs = {p.stem: NB.NotebookSpec(p.stem, p.stem, "a test") for p in sorted(tmp_path.glob("9*.ipynb"))}
     times: dict[str, float] = {}
     kwargs = {name: {} for name in specs}
-    first = [specs["91_a"], specs["92_b"], specs["93_c"]]
-    assert NB.may_train(specs["91_a"], {}) and not NB.may_train(specs["91_a"], {"budget_minutes": 0})
-    assert not NB.may_train(specs["93_c"], {})
-    NB._run_parallel(first, "smoke", False, kwargs, 2, {"91_a", "92_b"}, times.__setitem__, out_dir=tmp_path / "out")
-    assert set(times) == {"91_a", "92_b", "93_c"}
-    assert {p.name for p in (tmp_path / "markers").iterdir()} == {"a.start", "a.end", "b.start", "c.start"}
+    NB._run_parallel([specs["91_a"], specs["92_b"]], "smoke", False, kwargs, 2, times.__setitem__,
+                     out_dir=tmp_path / "out")
+    assert set(times) == {"91_a", "92_b"} and (tmp_path / "out" / "92_b.ipynb").exists()
     then = [specs["94_fails"], specs["95_slow"], specs["96_never"]]
     with pytest.raises(NB.NotebookFailed, match=r"94_fails failed in cell \d+ .*ValueError: on purpose"):
-        NB._run_parallel(then, "smoke", False, kwargs, 2, set(), times.__setitem__, out_dir=tmp_path / "out")
+        NB._run_parallel(then, "smoke", False, kwargs, 2, times.__setitem__, out_dir=tmp_path / "out")
     assert (tmp_path / "markers" / "slow.end").exists(), "the notebook running when the other failed finished"
     assert not (tmp_path / "markers" / "never.start").exists(), "nothing starts after a failure"
     assert not (tmp_path / "out" / "96_never.ipynb").exists()
+
+
+def test_notebooks_run_in_parallel_only_when_nothing_is_to_be_trained(monkeypatch):
+    """A parallel run only reads committed runs and evaluates committed weights: pending grid runs (unless the
+    budget is 0) or a missing showcased model make reproduce run one notebook at a time."""
+    from vireid_lib import experiments
+
+    monkeypatch.setattr(experiments, "showcased_runs", lambda profile: ["m"])
+    monkeypatch.setattr(experiments, "grid_runs", lambda grids, profile: ["x", "y"])
+    monkeypatch.setattr(experiments, "unique_runs", lambda runs: runs)
+    states = {"x": "finished", "y": "finished", "m": True}
+    monkeypatch.setattr(experiments, "status", lambda c: states[c])
+    monkeypatch.setattr(experiments, "is_finished", lambda c: states[c])
+    assert NB.runs_to_train("cpu", {}) == ""
+    states["y"] = "stale (code changed)"
+    assert NB.runs_to_train("cpu", {}) == "1 grid run(s) pending"
+    assert NB.runs_to_train("cpu", {"budget_minutes": 0}) == ""
+    states["m"] = False
+    assert NB.runs_to_train("cpu", {"budget_minutes": 0}) == "1 model(s) that figures are drawn from to train"
+    assert NB.runs_to_train("cpu", {"data_root": "/real/SYSU-MM01"}) != ""
 
 
 def test_reproduce_refuses_a_parameter_no_selected_notebook_declares():

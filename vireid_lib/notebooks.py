@@ -15,8 +15,8 @@ must produce; the runner, the tests and the report (which is given it) all read 
   a failed run is kept as ``<name>.failed.ipynb`` and reported with the failing cell;
 - scrubs the executed copy (nbstripout, keeping outputs; stream chunks merged, process ids and memory addresses
   dropped) so that reruns do not change bytes needlessly;
-- runs two notebooks at a time on a machine with two or more cores, each in its own process (:func:`_run_parallel`;
-  the notebooks that may train never at once);
+- runs two notebooks at a time on a machine with two or more cores, each in its own process (:func:`_run_parallel`),
+  when nothing is to be trained (:func:`runs_to_train`), else one at a time;
 - checks that every promised figure and table exists, records times in ``results/timings.json`` and the
   run's provenance in ``results/manifest.json``.
 """
@@ -437,7 +437,8 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     name no selected notebook declares is an error. The study's profile with no parameters but the mechanics
     (:func:`is_study`) rewrites ``results/``; any other call writes everything, report included, to
     ``results/scratch/<profile>/``. ``jobs``: notebooks at once (default :func:`default_jobs`; with more than
-    one, each runs in its own process without a progress bar, see :func:`_run_parallel`)."""
+    one, each runs in its own process without a progress bar, see :func:`_run_parallel`), reduced to one when
+    something is to be trained (:func:`runs_to_train`)."""
     from .report import write_report  # here, not at the top: a kernel's start() needs no torch
     from .site import build_site
 
@@ -458,8 +459,8 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     print(f"==> outputs: {shown(root)}/ " + ("(the study's results)" if study else
           f"(scratch: only the {STUDY_PROFILE} profile with no parameters but {', '.join(sorted(MECHANICS))} "
           "rewrites the study's results/)"), flush=True)
-    if not params.get("data_root"):  # generated before any kernel starts: a notebook's output is the same whether
-        from .config import data_config  # this run generated the data or found it (a fresh clone or not)
+    if not params.get("data_root"):  # the profile's SYSU-MM01 data (the one the notebooks open) generated before any
+        from .config import data_config  # kernel starts: notebook 01's output is the same on a fresh clone
         from .data import dataset_root
 
         t0 = time.perf_counter()
@@ -470,6 +471,12 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
     jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
+    if jobs > 1:
+        ahead = runs_to_train(profile, params)
+        if ahead:
+            print(f"==> one notebook at a time: {ahead} (notebooks 07-09 read what 05-06 train, and a run trains "
+                  "with the thread count of one process)", flush=True)
+            jobs = 1
     t_start = time.perf_counter()
 
     def record(name: str, seconds: float) -> None:
@@ -487,8 +494,7 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
             run_notebook(spec, profile, progress=progress, study=study, **kwargs[spec.name])
             record(spec.name, time.perf_counter() - t0)
     else:
-        trains = {s.name for s in specs if may_train(s, kwargs[s.name])}
-        _run_parallel(specs, profile, study, kwargs, jobs, trains, record)
+        _run_parallel(specs, profile, study, kwargs, jobs, record)
     if not only:  # the whole course: its wall-clock beside the notebooks' own times
         all_t = _read_json(timings_path)
         all_t.setdefault("wall_clock", {})[profile] = {"seconds": round(time.perf_counter() - t_start, 1),
@@ -514,16 +520,25 @@ def default_jobs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
-def may_train(spec: NotebookSpec, params: dict) -> bool:
-    """Whether a notebook may train pending grid runs: it declares ``budget_minutes`` and is not given 0."""
-    declared = notebook_parameters(spec.path)
-    if "budget_minutes" not in declared:
-        return False
-    value = params.get("budget_minutes", declared["budget_minutes"]["default"])
-    try:
-        return float(value) != 0
-    except (TypeError, ValueError):  # a default written as an expression: assume it may train
-        return True
+def runs_to_train(profile: str, params: dict) -> str:
+    """What the notebooks would train with these parameters, in words (``""``: nothing): pending or stale runs of the
+    study's grids (unless ``budget_minutes`` is 0) and missing models that figures are drawn from. Notebooks run in
+    parallel only when this is empty, so that a parallel run only reads committed runs and evaluates committed
+    weights (which gives the same numbers with one thread or several; a run trained with another thread count would
+    be another model). With ``data_root`` or ``seeds`` it is not worked out: assumed not empty."""
+    from .experiments import grid_runs, is_finished, showcased_runs, status, unique_runs
+    from .grids import GRIDS
+
+    if params.get("data_root") or params.get("seeds"):
+        return "real data or chosen seeds"
+    missing = [c for c in showcased_runs(profile) if not is_finished(c)]
+    pending = []
+    if float(params.get("budget_minutes", 1)) != 0:
+        states = [status(c) for c in unique_runs(grid_runs(list(GRIDS), profile))]
+        pending = [st for st in states if st == "pending" or st.startswith("stale")]
+    parts = [f"{len(pending)} grid run(s) pending"] if pending else []
+    parts += [f"{len(missing)} model(s) that figures are drawn from to train"] if missing else []
+    return ", ".join(parts)
 
 
 def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, threads: int,
@@ -538,11 +553,11 @@ def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, 
 
 
 def _run_parallel(specs: list[NotebookSpec], profile: str, study: bool, kwargs: dict[str, dict], jobs: int,
-                  trains: set[str], record, out_dir: Path | None = None) -> None:
-    """Run ``specs`` ``jobs`` at a time, each in its own process and kernel with cores ÷ jobs threads, started in
-    registry order, except that two notebooks that may train (``trains``) never run at once (their grids would
-    compete for the same cores). After a failure nothing new starts; the notebooks running finish, then the first
-    failure is raised. The notebooks write disjoint files; the synthetic data are generated once, under a lock."""
+                  record, out_dir: Path | None = None) -> None:
+    """Run ``specs`` ``jobs`` at a time, in registry order, each in its own process and kernel with cores ÷ jobs
+    threads (:func:`reproduce` does so only when nothing is to be trained: :func:`runs_to_train`). After a failure
+    nothing new starts; the notebooks running finish, then the first failure is raised. The notebooks write
+    disjoint files."""
     import concurrent.futures as cf
     import multiprocessing
 
@@ -552,11 +567,7 @@ def _run_parallel(specs: list[NotebookSpec], profile: str, study: bool, kwargs: 
     with cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         while pending or running:
             while pending and len(running) < jobs and failure is None:
-                training = any(s.name in trains for s in running.values())
-                nxt = next((s for s in pending if not (training and s.name in trains)), None)
-                if nxt is None:
-                    break
-                pending.remove(nxt)
+                nxt = pending.pop(0)
                 print(f"==> {nxt.name} started", flush=True)
                 running[pool.submit(_run_one, nxt, NOTEBOOK_DIR, profile, study, threads, out_dir,
                                     kwargs[nxt.name])] = nxt
