@@ -7,6 +7,11 @@ times (the timings, the augmentation cost of notebook 02, and the pages that gat
 only: compared with every number masked. Every other file must be byte-identical, and no training run may have been
 trained (no new or changed file under results/runs/).
 
+On a CPU other than the one the committed results were produced on (``results/manifest.json``), the files computed
+live from the synthetic images or from committed weights (:data:`CPU_DEPENDENT`) may differ: they are listed, not
+failed. Everything drawn from the committed runs (notebooks 05, 06, 09: tables, verdicts, figures) must still be
+byte-identical, and nothing may be trained.
+
 Minutes long, so not part of `make test`: `make check-reproduce` runs it. It joins `.ci/run` once the retrained grid
 and its showcased weights are committed (until then it fails by design: the committed runs predate the code
 fingerprints).
@@ -38,6 +43,30 @@ TIMED = (
 )
 
 
+#: files computed live from the synthetic images or from committed weights (notebooks 01-04, 07, 08, and the
+#: website, which shows every notebook): byte-identical only on the CPU the results were produced on
+#: (results/manifest.json names it), since another CPU's SIMD kernels may round a generated pixel, or a float of a
+#: forward pass, the other way (README, "What is reproducible"). Notebooks 05, 06 and 09 read committed runs only.
+CPU_DEPENDENT = (
+    r"results/notebooks/0[1-478]_[a-z_]+\.ipynb",
+    r"results/figures/0[1-478]_[a-z0-9_]+\.png",
+    r"results/tables/0[1-478]_[a-z0-9_]+\.(csv|md|tex|provenance\.json)",
+    r"results/site/.*",
+    r"results/manifest\.json",
+)
+
+
+def committed_cpu(clone: Path) -> str | None:
+    import json
+
+    shown = subprocess.run(["git", "-C", str(clone), "show", "HEAD:results/manifest.json"], capture_output=True,
+                           text=True)
+    try:
+        return json.loads(shown.stdout)["environment"].get("cpu")
+    except (ValueError, KeyError):
+        return None
+
+
 def masked(text: str) -> str:
     return re.sub(r"\d+(\.\d+)?(e[-+]?\d+)?", "#", text)
 
@@ -62,8 +91,14 @@ def test_a_fresh_clone_reproduces_the_committed_results(tmp_path):
     changed = [line[3:] for line in status]
     trained = [p for p in changed if p.startswith("results/runs/")]
     assert not trained, f"the clone trained or changed runs the committed results should have covered: {trained[:10]}"
-    differing = []
+    from vireid_lib.engine import cpu_name
+
+    other_cpu = committed_cpu(clone) != cpu_name()
+    differing, raw = [], []
     for path in changed:
+        if other_cpu and any(re.fullmatch(t, path) for t in CPU_DEPENDENT):
+            raw.append(path)
+            continue
         if not any(re.fullmatch(t, path) for t in TIMED):
             differing.append(path)
             continue
@@ -72,4 +107,8 @@ def test_a_fresh_clone_reproduces_the_committed_results(tmp_path):
         if masked(committed) != masked((clone / path).read_text(encoding="utf-8", errors="replace")):
             differing.append(f"{path} (beyond its measured numbers)")
     assert not differing, f"reproduce on a fresh clone rewrote committed files: {differing}"
-    print(f"fresh-clone reproduce: {minutes:.1f} min, {len(changed)} timing file(s) differing in their numbers only")
+    print(f"fresh-clone reproduce: {minutes:.1f} min, {len(changed) - len(raw)} timing file(s) differing in their "
+          "numbers only" + (f"; on a CPU other than the committed results' ({committed_cpu(clone)}), {len(raw)} "
+                            "file(s) computed live from the images or weights differ or are new: "
+                            + ", ".join(raw[:20])
+                            if raw else ""))
