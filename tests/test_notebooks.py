@@ -243,3 +243,22 @@ def test_scrub_merges_stream_chunks_and_drops_kernel_pids(tmp_path):
     assert [(o.output_type, o.get("name"), o.get("text")) for o in outs] == [
         ("stream", "stdout", "ab\n"), ("stream", "stderr", "/tmp/ipykernel/3458273219.py:13: UserWarning: w\n"),
         ("stream", "stdout", "c\n"), ("execute_result", None, None)]
+
+
+def test_a_complete_run_removes_the_outputs_it_no_longer_writes(tmp_path):
+    """Every output is rewritten by each run: after a complete run, what is older than its start is a leftover of a
+    figure, table or notebook that no longer exists (and goes); anything outside the three output folders stays."""
+    import os
+    import time
+
+    for rel in ("figures/old.png", "figures/new.png", "tables/old.csv", "notebooks/00_gone.ipynb", "runs/x/final.json",
+                "README.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    since = time.time()
+    for rel in ("figures/old.png", "tables/old.csv", "notebooks/00_gone.ipynb", "runs/x/final.json", "README.md"):
+        os.utime(tmp_path / rel, (since - 3600, since - 3600))
+    os.utime(tmp_path / "figures/new.png", (since + 1, since + 1))
+    assert NB.prune_outputs(tmp_path, since) == ["figures/old.png", "tables/old.csv", "notebooks/00_gone.ipynb"]
+    assert (tmp_path / "figures/new.png").exists() and (tmp_path / "runs/x/final.json").exists()
+    assert (tmp_path / "README.md").exists()

@@ -477,7 +477,7 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
             print(f"==> one notebook at a time: {ahead} (notebooks 07-09 read what 05-06 train, and a run trains "
                   "with the thread count of one process)", flush=True)
             jobs = 1
-    t_start = time.perf_counter()
+    t_start, started = time.perf_counter(), time.time()
 
     def record(name: str, seconds: float) -> None:
         timings[name] = round(seconds, 1)
@@ -495,7 +495,11 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
             record(spec.name, time.perf_counter() - t0)
     else:
         _run_parallel(specs, profile, study, kwargs, jobs, record)
-    if not only:  # the whole course: its wall-clock beside the notebooks' own times
+    if not only:  # the whole course ran: what it no longer writes goes, and its wall-clock is kept
+        removed = prune_outputs(root, started)
+        if removed:
+            print(f"==> removed {len(removed)} output(s) that no notebook writes any more: {', '.join(removed)}",
+                  flush=True)
         all_t = _read_json(timings_path)
         all_t.setdefault("wall_clock", {})[profile] = {"seconds": round(time.perf_counter() - t_start, 1),
                                                        "jobs": jobs}
@@ -512,6 +516,19 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
           + f"; {sum(timings.values()) / 60:.1f} min of notebook time, {(time.perf_counter() - t_start) / 60:.1f} "
           f"min wall-clock with {jobs} notebook(s) at a time", flush=True)
     return timings
+
+
+def prune_outputs(root: Path, since: float) -> list[str]:
+    """After a complete run of every notebook: remove the figures, tables and executed copies under ``root`` that
+    this run did not write (every output is rewritten by each run, so a file older than ``since``, a ``time.time()``,
+    is a leftover of a notebook or figure that no longer exists). Returns their paths relative to ``root``."""
+    removed = []
+    for folder in ("figures", "tables", "notebooks"):
+        for p in sorted((root / folder).glob("*")):
+            if p.is_file() and p.stat().st_mtime < since:
+                p.unlink()
+                removed.append(p.relative_to(root).as_posix())
+    return removed
 
 
 def default_jobs() -> int:
