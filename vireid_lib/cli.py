@@ -138,8 +138,9 @@ def _cmd_plan_seeds(args) -> None:
               f"α/m = {plan.attrs['alpha']}/{plan.attrs['family_size']})")
     if args.write:
         write_seed_plan(args.profile, plan, force=args.force)
-        print(f"written: vireid_lib/resources/seed_plan.json ({args.profile}); `vireid grid table1 table2 table3 "
-              f"table4 theta1 theta2 --profile {args.profile}` trains the second stage")
+        then = (f"`vireid grid table1 table2 table3 table4 theta1 theta2 --profile {args.profile}` trains the second "
+                "stage") if len(plan) else "the second stage is empty: the grid has nothing more to train"
+        print(f"written: vireid_lib/resources/seed_plan.json ({args.profile}); {then}")
 
 
 def _cmd_realism(args) -> None:
