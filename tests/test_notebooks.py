@@ -126,6 +126,7 @@ def test_report_and_course_website_link_only_to_files_that_exist():
     assert any(link.startswith("figures/") for link in links)
     assert "site/index.html" in links and {f"site/notebooks/{s.name}.html" for s in SPECS} <= set(links)
     build_site(SPECS, "smoke", smoke_root())
+    assert not (smoke_root() / "jupyter_execute").exists(), "myst-nb's output images stay out of the results folder"
     warnings = smoke_root() / "site-warnings.txt"
     assert not warnings.exists(), warnings.read_text()
     missing = [link for link in links if not (smoke_root() / link).exists()]

@@ -211,7 +211,10 @@ def build_site(specs: Sequence, profile: str, root: Path | None = None, quiet: b
     with tempfile.TemporaryDirectory(prefix="vireid-site-") as tmp:
         src, doctrees = Path(tmp) / "src", Path(tmp) / "doctrees"
         stage(specs, r, src)
-        out = Path(tempfile.mkdtemp(prefix=f".{SITE_DIR_NAME}.", suffix=".tmp", dir=r))
+        # built inside a temporary folder of root (renamed into place at the end): myst-nb writes the notebooks'
+        # output images to <the build folder's parent>/jupyter_execute, which must not land in root
+        staging = Path(tempfile.mkdtemp(prefix=f".{SITE_DIR_NAME}.", suffix=".tmp", dir=r))
+        out = staging / "html"
         try:
             cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-d", str(doctrees), "-w", str(Path(tmp) / "warn"),
                    "-j", "1", "-E", *(["-q"] if quiet else []), str(src), str(out)]
@@ -230,9 +233,8 @@ def build_site(specs: Sequence, profile: str, root: Path | None = None, quiet: b
                 os.replace(final, old)
             os.replace(out, final)
             shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(out, ignore_errors=True)
-            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     warnings = warnings.replace(str(src) + os.sep, "")
     if warnings.strip():
         warnings_file.write_text(warnings, encoding="utf-8")
