@@ -189,7 +189,7 @@ def test_notebooks_run_in_parallel_only_when_nothing_is_to_be_trained(monkeypatc
     monkeypatch.setattr(experiments, "is_finished", lambda c: states[c])
     assert NB.runs_to_train("cpu", {}) == ""
     states["y"] = "stale (code changed)"
-    assert NB.runs_to_train("cpu", {}) == "1 grid run(s) pending"
+    assert NB.runs_to_train("cpu", {}) == "1 grid run(s) pending or stale"
     assert NB.runs_to_train("cpu", {"budget_minutes": 0}) == ""
     states["m"] = False
     assert NB.runs_to_train("cpu", {"budget_minutes": 0}) == "1 model(s) that figures are drawn from to train"

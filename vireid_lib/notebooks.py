@@ -553,7 +553,7 @@ def runs_to_train(profile: str, params: dict) -> str:
     if float(params.get("budget_minutes", 1)) != 0:
         states = [status(c) for c in unique_runs(grid_runs(list(GRIDS), profile))]
         pending = [st for st in states if st == "pending" or st.startswith("stale")]
-    parts = [f"{len(pending)} grid run(s) pending"] if pending else []
+    parts = [f"{len(pending)} grid run(s) pending or stale"] if pending else []
     parts += [f"{len(missing)} model(s) that figures are drawn from to train"] if missing else []
     return ", ".join(parts)
 
