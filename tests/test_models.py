@@ -209,7 +209,7 @@ def test_imagenet_weights_come_from_the_torch_hub_cache_without_network(monkeypa
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
     ref = torchvision.models.resnet18()
     (tmp_path / "checkpoints").mkdir()
-    torch.save(ref.state_dict(), tmp_path / "checkpoints" / B.WEIGHTS[18].url.rsplit("/", 1)[-1])
+    torch.save(ref.state_dict(), tmp_path / "checkpoints" / B.imagenet_weights(18).url.rsplit("/", 1)[-1])
     net = B.TwoStreamResNet(depth=18, pretrained=True)
     assert torch.equal(net.infrared[0].weight, ref.conv1.weight)
     assert torch.equal(net.layer4[1].bn2.running_var, ref.layer4[1].bn2.running_var)

@@ -48,6 +48,53 @@ def test_notebook_structure(spec):
     assert "results/scratch/<profile>/" in first.source, "the title cell says where the outputs go"
 
 
+def test_parameters_are_read_as_papermill_reads_them_without_importing_it(tmp_path):
+    """notebook_parameters (every notebook's start() calls it) agrees with papermill.inspect_notebook on every
+    notebook, imports neither papermill nor nbformat (seconds per kernel), and refuses a cell papermill would read
+    otherwise."""
+    import subprocess
+    import sys
+
+    import papermill
+
+    for spec in SPECS:
+        assert NB.notebook_parameters(spec.path) == papermill.inspect_notebook(str(spec.path)), spec.name
+    probe = ("import sys; from vireid_lib.notebooks import NOTEBOOKS, notebook_parameters; "
+             "[notebook_parameters(s.path) for s in NOTEBOOKS]; "
+             "print(sorted(m for m in ('papermill', 'nbformat', 'torchvision') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=tmp_path).stdout.strip() == "[]"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile\nseeds = [0,\n         1]')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "bad.ipynb")
+    with pytest.raises(NB.ParameterError, match=r"line 3 of the parameters cell, '1\]'"):
+        NB.notebook_parameters(tmp_path / "bad.ipynb")
+
+
+def _child_pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_in_background_returns_raises_and_stops_when_left_early():
+    import os
+    import time
+
+    with NB._in_background(_child_pid) as result:
+        assert result() != os.getpid()
+    with NB._in_background(int, "not a number") as result, pytest.raises(ValueError, match="not a number"):
+        result()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyError), NB._in_background(time.sleep, 60):
+        raise KeyError("the block failed")
+    assert time.perf_counter() - t0 < 30, "leaving the block stops the process instead of waiting for it"
+    with NB._in_background(None) as result:
+        assert result() == ""
+
+
 def assert_ends_with_summary_next_and_exercises(nb):
     """The course's closing cells: "## Summary" (with a "**Next**" pointer), then "## Exercises", each exercise's
     solution a code cell tagged ``solution`` and collapsed in JupyterLab (the website toggles it; the smoke run

@@ -171,11 +171,40 @@ def get(name: str) -> NotebookSpec:
     raise VireidError(f"no notebook {name!r}; known: {', '.join(nb.name for nb in NOTEBOOKS)}")
 
 
-def notebook_parameters(path: Path) -> dict[str, dict]:
-    """The names, types and defaults of a notebook's ``parameters`` cell (papermill's own parser)."""
-    import papermill
+# one definition of the parameters cell, as papermill's Python translator reads it: ``name[: type] = value  # help``
+_PARAMETER = re.compile(r"^(?P<name>\w+)\s*(?::\s*[\"']?(?P<type>\w[\w\[\],\s]*?)[\"']?\s*)?=\s*(?P<default>.*?)"
+                        r"(?:\s*#\s*(?P<help>.*))?$")
 
-    return papermill.inspect_notebook(str(path))
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    """The names, types and defaults of a notebook's ``parameters`` cell, as ``papermill.inspect_notebook`` gives
+    them (``{name: {"name", "inferred_type_name", "default", "help"}}``; a test checks that both agree on every
+    notebook), read without importing papermill: its import (nbformat's schema validator builds dozens of
+    grammars) takes seconds, and every notebook's :func:`start` calls this. One definition per line, as in every
+    notebook of the course; a cell papermill would read otherwise (a definition over several lines, two ``=`` on a
+    line) is refused with the line named."""
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError) as e:
+        raise VireidError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from None
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        return {}
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    out = {}
+    for n, line in enumerate(source.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _PARAMETER.match(line) if line.count("=") == 1 else None
+        if m is None:
+            raise ParameterError(f"{path}: line {n} of the parameters cell, {line!r}, is not one definition "
+                                 f"`name: type = value  # help` on one line")
+        out[m["name"]] = {"name": m["name"], "inferred_type_name": m["type"] or "None", "default": m["default"],
+                          "help": m["help"] or ""}
+    return out
 
 
 class ParameterError(ConfigError):
@@ -459,24 +488,26 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     print(f"==> outputs: {shown(root)}/ " + ("(the study's results)" if study else
           f"(scratch: only the {STUDY_PROFILE} profile with no parameters but {', '.join(sorted(MECHANICS))} "
           "rewrites the study's results/)"), flush=True)
-    if not params.get("data_root"):  # the profile's SYSU-MM01 data (the one the notebooks open) generated before any
-        from .config import data_config  # kernel starts: notebook 01's output is the same on a fresh clone
-        from .data import dataset_root
+    jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
+    # what is to be trained decides whether notebooks may run in parallel; worked out in another process while
+    # this one generates the data (both take seconds on a fresh clone)
+    with _in_background(runs_to_train if jobs > 1 else None, profile, params) as to_train:
+        if not params.get("data_root"):  # the profile's SYSU-MM01 data (the one the notebooks open) generated before
+            from .config import data_config  # any kernel starts: notebook 01's output is the same on a fresh clone
+            from .data import dataset_root
 
-        t0 = time.perf_counter()
-        data = dataset_root(data_config(profile))
-        print(f"==> synthetic data: {shown(data)} ({time.perf_counter() - t0:.1f} s)", flush=True)
-    import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache on a fresh machine here, so that
-    # its "Matplotlib is building the font cache" never lands in a notebook's output
+            t0 = time.perf_counter()
+            data = dataset_root(data_config(profile))
+            print(f"==> synthetic data: {shown(data)} ({time.perf_counter() - t0:.1f} s)", flush=True)
+        import matplotlib.font_manager  # noqa: F401 - builds matplotlib's font cache on a fresh machine here, so
+        # that its "Matplotlib is building the font cache" never lands in a notebook's output
+        ahead = to_train()
+    if ahead:
+        print(f"==> one notebook at a time: {ahead} (notebooks 07-09 read what 05-06 train, and a run trains "
+              "with the thread count of one process)", flush=True)
+        jobs = 1
     timings_path = root / "timings.json"
     timings = _read_json(timings_path).get(profile, {})
-    jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
-    if jobs > 1:
-        ahead = runs_to_train(profile, params)
-        if ahead:
-            print(f"==> one notebook at a time: {ahead} (notebooks 07-09 read what 05-06 train, and a run trains "
-                  "with the thread count of one process)", flush=True)
-            jobs = 1
     t_start, started = time.perf_counter(), time.time()
 
     def record(name: str, seconds: float) -> None:
@@ -556,6 +587,24 @@ def runs_to_train(profile: str, params: dict) -> str:
     parts = [f"{len(pending)} grid run(s) pending or stale"] if pending else []
     parts += [f"{len(missing)} model(s) that figures are drawn from to train"] if missing else []
     return ", ".join(parts)
+
+
+@contextlib.contextmanager
+def _in_background(fn, *args):
+    """Start ``fn(*args)`` in a spawned process (a fresh interpreter: none of this one's state) and yield a function
+    that waits for its result (re-raising its exception); the process is stopped on leaving, finished or not (an
+    error or Ctrl-C in the block does not wait for it). ``fn`` None yields a function returning ``""``."""
+    if fn is None:
+        yield lambda: ""
+        return
+    import multiprocessing
+
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    try:
+        yield pool.apply_async(fn, args).get
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, threads: int,

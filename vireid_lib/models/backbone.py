@@ -13,53 +13,84 @@ profiles. ImageNet weights exist for width 64 and depths 18, 34, 50 only.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import resnet as tvr
 
 from ..errors import ConfigError, load_failure
 
-BLOCKS = {10: (tvr.BasicBlock, [1, 1, 1, 1]), 18: (tvr.BasicBlock, [2, 2, 2, 2]),
-          34: (tvr.BasicBlock, [3, 4, 6, 3]), 50: (tvr.Bottleneck, [3, 4, 6, 3])}
-WEIGHTS = {18: tvr.ResNet18_Weights.IMAGENET1K_V1, 34: tvr.ResNet34_Weights.IMAGENET1K_V1,
-           50: tvr.ResNet50_Weights.IMAGENET1K_V1}
+DEPTHS = (10, 18, 34, 50)
+LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3]}  # blocks per stage
 
 
-class ResNet(tvr.ResNet):
-    """torchvision's ResNet with a base ``width`` (64 = standard); same module names, so ImageNet state dicts load."""
+@functools.cache
+def _tvr():
+    """torchvision's ``models.resnet``, imported on first use: importing torchvision costs about 2 s (its ``ops``
+    import ``torch._dynamo``), which a process that reads runs but builds no network (a notebook's tables, the
+    runner's run-status check) never pays."""
+    from torchvision.models import resnet
 
-    def __init__(self, depth: int, width: int = 64):
-        if depth not in BLOCKS:
-            raise ConfigError(f"ResNet depth must be one of {sorted(BLOCKS)}, got {depth}")
-        if width < 4:
-            raise ConfigError(f"ResNet width must be ≥ 4, got {width}")
-        block, layers = BLOCKS[depth]
-        nn.Module.__init__(self)
-        self._norm_layer = nn.BatchNorm2d
-        self.inplanes, self.dilation, self.groups, self.base_width = width, 1, 1, 64
-        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, width, layers[0])
-        self.layer2 = self._make_layer(block, width * 2, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, width * 4, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
-        for m in self.modules():  # torchvision's initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
-        self.channels = [width * block.expansion * k for k in (1, 2, 4, 8)]  # of f1..f4
+    return resnet
 
 
-def set_last_stride_1(net: tvr.ResNet) -> None:
+def block_of(depth: int) -> type[nn.Module]:
+    """torchvision's block of a ResNet-``depth``: ``BasicBlock`` (10, 18, 34) or ``Bottleneck`` (50)."""
+    return _tvr().Bottleneck if depth == 50 else _tvr().BasicBlock
+
+
+def imagenet_weights(depth: int):
+    """torchvision's ``ResNet{depth}_Weights.IMAGENET1K_V1`` (depths 18, 34, 50), or ``None``."""
+    if depth not in (18, 34, 50):
+        return None
+    return getattr(_tvr(), f"ResNet{depth}_Weights").IMAGENET1K_V1
+
+
+@functools.cache
+def _resnet_class() -> type[nn.Module]:
+    tvr = _tvr()
+
+    class _ResNet(tvr.ResNet):
+        def __init__(self, depth: int, width: int = 64):
+            block, layers = block_of(depth), LAYERS[depth]
+            nn.Module.__init__(self)
+            self._norm_layer = nn.BatchNorm2d
+            self.inplanes, self.dilation, self.groups, self.base_width = width, 1, 1, 64
+            self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(width)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(block, width, layers[0])
+            self.layer2 = self._make_layer(block, width * 2, layers[1], stride=2)
+            self.layer3 = self._make_layer(block, width * 4, layers[2], stride=2)
+            self.layer4 = self._make_layer(block, width * 8, layers[3], stride=2)
+            for m in self.modules():  # torchvision's initialisation
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+            self.channels = [width * block.expansion * k for k in (1, 2, 4, 8)]  # of f1..f4
+
+    _ResNet.__name__ = _ResNet.__qualname__ = "ResNet"
+    return _ResNet
+
+
+def ResNet(depth: int, width: int = 64) -> nn.Module:  # noqa: N802 - builds what was a class, by the same name
+    """torchvision's ResNet with a base ``width`` (64 = standard); same module names, so ImageNet state dicts load.
+    (A subclass of ``torchvision.models.ResNet``, made on first use: :func:`_tvr`.)"""
+    if depth not in DEPTHS:
+        raise ConfigError(f"ResNet depth must be one of {sorted(DEPTHS)}, got {depth}")
+    if width < 4:
+        raise ConfigError(f"ResNet width must be ≥ 4, got {width}")
+    return _resnet_class()(depth, width)
+
+
+def set_last_stride_1(net: nn.Module) -> None:
     """AGW's ``last_conv_stride=1``: layer4 keeps layer3's resolution."""
     first = net.layer4[0]
-    (first.conv2 if isinstance(first, tvr.Bottleneck) else first.conv1).stride = (1, 1)
+    (first.conv2 if isinstance(first, _tvr().Bottleneck) else first.conv1).stride = (1, 1)
     if first.downsample is not None:
         first.downsample[0].stride = (1, 1)
 
@@ -87,9 +118,9 @@ def imagenet_state_dict(depth: int, weights_path: str | None = None) -> dict[str
             raise ConfigError(f"model.weights_path {path} does not exist: give the path of a torchvision ResNet "
                               f"state dict, or set model.pretrained=false to train from scratch")
         return _load_weights(path)
-    if depth not in WEIGHTS:
+    if imagenet_weights(depth) is None:
         raise ConfigError(f"there are no ImageNet weights for ResNet-{depth}; use pretrained=False")
-    url = WEIGHTS[depth].url
+    url = imagenet_weights(depth).url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
     if cached.is_file():
         return _load_weights(cached)
