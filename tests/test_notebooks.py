@@ -65,6 +65,13 @@ def test_parameters_are_read_as_papermill_reads_them_without_importing_it(tmp_pa
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                           cwd=tmp_path).stdout.strip() == "[]"
     nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('# a comment\nprofile: str = "cpu"  # the profile\nn = 3  # type: int rows\n'
+                                     "rate = 0.5\nname: 'str' = 'a#b'  # quoted")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(nb, tmp_path / "good.ipynb")
+    assert NB.notebook_parameters(tmp_path / "good.ipynb") == papermill.inspect_notebook(str(tmp_path / "good.ipynb"))
     cell = nbformat.v4.new_code_cell('profile: str = "cpu"  # the profile\nseeds = [0,\n         1]')
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [cell]
@@ -79,6 +86,16 @@ def _child_pid() -> int:
     return os.getpid()
 
 
+class _TwoArgumentError(Exception):
+    def __init__(self, message, summary):  # its pickle cannot rebuild it (Exception pickles args only)
+        super().__init__(message)
+        self.summary = summary
+
+
+def _raise_two_argument_error():
+    raise _TwoArgumentError("cannot be rebuilt", {"runs": 3})
+
+
 def test_in_background_returns_raises_and_stops_when_left_early():
     import os
     import time
@@ -86,6 +103,12 @@ def test_in_background_returns_raises_and_stops_when_left_early():
     with NB._in_background(_child_pid) as result:
         assert result() != os.getpid()
     with NB._in_background(int, "not a number") as result, pytest.raises(ValueError, match="not a number"):
+        result()
+    with NB._in_background(_raise_two_argument_error) as result, \
+            pytest.raises(VireidError, match=r"(?s)_raise_two_argument_error failed:.*cannot be rebuilt"):
+        result()
+    with NB._in_background(os._exit, 3) as result, \
+            pytest.raises(VireidError, match=r"_exit ended without an answer .*exited with code 3"):
         result()
     t0 = time.perf_counter()
     with pytest.raises(KeyError), NB._in_background(time.sleep, 60):

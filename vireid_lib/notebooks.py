@@ -27,6 +27,7 @@ import ast
 import contextlib
 import difflib
 import os
+import pickle
 import platform
 import re
 import subprocess
@@ -171,18 +172,19 @@ def get(name: str) -> NotebookSpec:
     raise VireidError(f"no notebook {name!r}; known: {', '.join(nb.name for nb in NOTEBOOKS)}")
 
 
-# one definition of the parameters cell, as papermill's Python translator reads it: ``name[: type] = value  # help``
+# one definition of the parameters cell, as papermill's Python translator reads it:
+# ``name[: type] = value  [# [type: type] help]``
 _PARAMETER = re.compile(r"^(?P<name>\w+)\s*(?::\s*[\"']?(?P<type>\w[\w\[\],\s]*?)[\"']?\s*)?=\s*(?P<default>.*?)"
-                        r"(?:\s*#\s*(?P<help>.*))?$")
+                        r"(?:\s*#\s*(?:type:\s*(?P<type_comment>\S*)\s*)?(?P<help>.*))?$")
 
 
 def notebook_parameters(path: Path) -> dict[str, dict]:
     """The names, types and defaults of a notebook's ``parameters`` cell, as ``papermill.inspect_notebook`` gives
     them (``{name: {"name", "inferred_type_name", "default", "help"}}``; a test checks that both agree on every
     notebook), read without importing papermill: its import (nbformat's schema validator builds dozens of
-    grammars) takes seconds, and every notebook's :func:`start` calls this. One definition per line, as in every
-    notebook of the course; a cell papermill would read otherwise (a definition over several lines, two ``=`` on a
-    line) is refused with the line named."""
+    grammars) takes seconds, and every notebook's :func:`start` calls this. The cell holds one definition per line
+    (and comments), as in every notebook of the course; any other line (a definition over several lines, two ``=``
+    on a line, an import) is refused with the line named, where papermill would skip or misread it."""
     import json
 
     try:
@@ -194,16 +196,16 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
         return {}
     source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
     out = {}
-    for n, line in enumerate(source.splitlines(), 1):
-        line = line.strip()
+    for n, raw in enumerate(source.splitlines(), 1):
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        m = _PARAMETER.match(line) if line.count("=") == 1 else None
+        m = _PARAMETER.match(line) if line.count("=") == 1 and not raw[:1].isspace() else None
         if m is None:
             raise ParameterError(f"{path}: line {n} of the parameters cell, {line!r}, is not one definition "
-                                 f"`name: type = value  # help` on one line")
-        out[m["name"]] = {"name": m["name"], "inferred_type_name": m["type"] or "None", "default": m["default"],
-                          "help": m["help"] or ""}
+                                 f"`name: type = value  # help` on one line (the parameters cell holds nothing else)")
+        out[m["name"]] = {"name": m["name"], "inferred_type_name": m["type"] or m["type_comment"] or "None",
+                          "default": m["default"], "help": m["help"] or ""}
     return out
 
 
@@ -592,19 +594,63 @@ def runs_to_train(profile: str, params: dict) -> str:
 @contextlib.contextmanager
 def _in_background(fn, *args):
     """Start ``fn(*args)`` in a spawned process (a fresh interpreter: none of this one's state) and yield a function
-    that waits for its result (re-raising its exception); the process is stopped on leaving, finished or not (an
-    error or Ctrl-C in the block does not wait for it). ``fn`` None yields a function returning ``""``."""
+    that waits for its result and returns it, or raises its exception (a :class:`VireidError` with its traceback
+    when the exception cannot be rebuilt here, or when the process died without an answer). The process is stopped
+    on leaving the block, finished or not (an error or Ctrl-C in the block does not wait for it); it ignores Ctrl-C
+    itself. ``fn`` None yields a function returning ``""``."""
     if fn is None:
         yield lambda: ""
         return
     import multiprocessing
+    from multiprocessing.connection import wait
 
-    pool = multiprocessing.get_context("spawn").Pool(1)
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_answer, args=(send, fn, args))  # not a daemon: fn may start processes itself
+    proc.start()
+    send.close()
+
+    def result():
+        wait([receive, proc.sentinel])
+        try:
+            kind, value, text = receive.recv()
+        except EOFError:  # the process ended without an answer: killed, out of memory, crashed
+            proc.join()
+            raise VireidError(f"{getattr(fn, '__name__', fn)} ended without an answer (its process exited with "
+                              f"code {proc.exitcode})") from None
+        if kind == "ok":
+            return value
+        try:
+            exc = pickle.loads(value)
+        except Exception:  # an exception class that cannot be rebuilt from its pickle
+            raise VireidError(f"{getattr(fn, '__name__', fn)} failed:\n{text}") from None
+        raise exc
+
     try:
-        yield pool.apply_async(fn, args).get
+        yield result
     finally:
-        pool.terminate()
-        pool.join()
+        receive.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def _answer(conn, fn, args) -> None:
+    """In :func:`_in_background`'s process: ``("ok", result, "")`` or ``("error", pickled exception, traceback)``."""
+    import signal
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops this process
+    try:
+        answer = ("ok", fn(*args), "")
+    except BaseException as e:  # noqa: BLE001 - every failure goes back to the parent
+        text = traceback.format_exc()
+        try:
+            answer = ("error", pickle.dumps(e), text)
+        except Exception:
+            answer = ("error", b"", text)
+    conn.send(answer)
+    conn.close()
 
 
 def _run_one(spec: NotebookSpec, notebook_dir: Path, profile: str, study: bool, threads: int,

@@ -28,8 +28,8 @@ LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3]
 @functools.cache
 def _tvr():
     """torchvision's ``models.resnet``, imported on first use: importing torchvision costs about 2 s (its ``ops``
-    import ``torch._dynamo``), which a process that reads runs but builds no network (a notebook's tables, the
-    runner's run-status check) never pays."""
+    import ``torch._dynamo``), which a process that builds no network (a notebook that reads runs' metrics, or the
+    runner's run-status check once the code fingerprints are cached: :mod:`vireid_lib.fingerprint`) never pays."""
     from torchvision.models import resnet
 
     return resnet
@@ -49,10 +49,17 @@ def imagenet_weights(depth: int):
 
 @functools.cache
 def _resnet_class() -> type[nn.Module]:
-    tvr = _tvr()
+    """:class:`ResNet`, defined on first use (it subclasses torchvision's: :func:`_tvr`)."""
 
-    class _ResNet(tvr.ResNet):
+    class ResNet(_tvr().ResNet):
+        """torchvision's ResNet with a base ``width`` (64 = standard); same module names, so ImageNet state dicts
+        load."""
+
         def __init__(self, depth: int, width: int = 64):
+            if depth not in DEPTHS:
+                raise ConfigError(f"ResNet depth must be one of {sorted(DEPTHS)}, got {depth}")
+            if width < 4:
+                raise ConfigError(f"ResNet width must be ≥ 4, got {width}")
             block, layers = block_of(depth), LAYERS[depth]
             nn.Module.__init__(self)
             self._norm_layer = nn.BatchNorm2d
@@ -73,18 +80,16 @@ def _resnet_class() -> type[nn.Module]:
                     nn.init.constant_(m.bias, 0)
             self.channels = [width * block.expansion * k for k in (1, 2, 4, 8)]  # of f1..f4
 
-    _ResNet.__name__ = _ResNet.__qualname__ = "ResNet"
-    return _ResNet
+    ResNet.__qualname__ = "ResNet"  # pickled by reference as vireid_lib.models.backbone.ResNet (__getattr__)
+    return ResNet
 
 
-def ResNet(depth: int, width: int = 64) -> nn.Module:  # noqa: N802 - builds what was a class, by the same name
-    """torchvision's ResNet with a base ``width`` (64 = standard); same module names, so ImageNet state dicts load.
-    (A subclass of ``torchvision.models.ResNet``, made on first use: :func:`_tvr`.)"""
-    if depth not in DEPTHS:
-        raise ConfigError(f"ResNet depth must be one of {sorted(DEPTHS)}, got {depth}")
-    if width < 4:
-        raise ConfigError(f"ResNet width must be ≥ 4, got {width}")
-    return _resnet_class()(depth, width)
+def __getattr__(name: str):
+    """``ResNet``: the class, made on first access (PEP 562), so that importing this module imports no
+    torchvision."""
+    if name == "ResNet":
+        return _resnet_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def set_last_stride_1(net: nn.Module) -> None:
@@ -141,7 +146,7 @@ class TwoStreamResNet(nn.Module):
     def __init__(self, depth: int = 50, width: int = 64, pretrained: bool = False, weights_path: str | None = None,
                  last_stride: int = 1):
         super().__init__()
-        nets = [ResNet(depth, width) for _ in range(2)]  # visible, infrared: their layer0s are kept
+        nets = [_resnet_class()(depth, width) for _ in range(2)]  # visible, infrared: their layer0s are kept
         if pretrained:
             if width != 64:
                 raise ConfigError(f"ImageNet weights need width 64, got width {width}; use pretrained=False")
