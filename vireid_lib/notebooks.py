@@ -190,7 +190,8 @@ def notebook_parameters(path: Path) -> dict[str, dict]:
     try:
         cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError) as e:
-        raise VireidError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from None
+        raise VireidError(f"{path}: not a readable notebook ({type(e).__name__}: {e}); restore it "
+                          f"(`git checkout -- {path}` for a notebook of the course)") from None
     cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if cell is None:
         return {}
@@ -617,7 +618,8 @@ def _in_background(fn, *args):
         except EOFError:  # the process ended without an answer: killed, out of memory, crashed
             proc.join()
             raise VireidError(f"{getattr(fn, '__name__', fn)} ended without an answer (its process exited with "
-                              f"code {proc.exitcode})") from None
+                              f"code {proc.exitcode}: killed, out of memory or crashed); run again, or with "
+                              f"`--jobs 1` (one notebook at a time, no such check)") from None
         if kind == "ok":
             return value
         try:
