@@ -316,3 +316,62 @@ def test_the_canonical_tree_leaves_out_empty_fields():
     text = fp._canonical(tree)
     assert "FunctionDef(name='f'" in text and "=[]" not in text and "=None" not in text
     assert fp._canonical(ast.parse("def f(x):\n    return x  # same\n")) == text
+
+
+def test_a_fresh_clone_reads_the_committed_code_fingerprints_and_the_study_records_them(monkeypatch, tmp_path):
+    """The code fingerprints of the study's grids are committed under the library's code hash: a fresh clone (no
+    disk cache) reads them and traces nothing; an older code's entry is never read; the study's reproduce writes
+    exactly what it looked up, for the current code only."""
+    monkeypatch.setenv("VIREID_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setattr(fp, "_looked_up", {})
+    fp._code_fingerprint_cached.cache_clear()
+    full, baseline = TABLE1[6].config("smoke", 0), TABLE1[0].config("smoke", 0)
+    key = fp.stable_hash(fp.code_signature(full), n=16)
+    recorded = {"code": "recorded-on-ci-00", "code_alt": "recorded-on-ci-01"}
+    path = fp.code_record_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({fp._library_code_hash(): {key: recorded},
+                                "an older code": {fp.stable_hash(fp.code_signature(baseline), n=16): recorded}}))
+    monkeypatch.setattr(fp, "_code_trace", lambda sig: pytest.fail("traced a recorded configuration"))
+    assert fp.code_fingerprints(full) == recorded
+    monkeypatch.undo()  # the trace back; the older code's entry is not this code's: traced
+    monkeypatch.setenv("VIREID_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VIREID_RESULTS_DIR", str(tmp_path / "results"))
+    looked_up = {}
+    monkeypatch.setattr(fp, "_looked_up", looked_up)
+    fp._code_fingerprint_cached.cache_clear()
+    assert fp.code_fingerprints(full) == recorded
+    traced = fp.code_fingerprints(baseline)
+    assert traced == _recompute_both(baseline) != recorded
+    fp.write_code_record()
+    assert json.loads(path.read_text()) == {fp._library_code_hash(): {
+        key: recorded, fp.stable_hash(fp.code_signature(baseline), n=16): traced}}
+    mtime = path.stat().st_mtime_ns
+    fp.write_code_record()
+    assert path.stat().st_mtime_ns == mtime  # unchanged: not rewritten
+    path.write_text("<<<<<<< HEAD\n")
+    fp._code_fingerprint_cached.cache_clear()
+    with pytest.raises(ValueError, match="code-fingerprints.json"):
+        fp.code_fingerprints(full)
+    fp._code_fingerprint_cached.cache_clear()
+
+
+def _recompute_both(cfg) -> dict:
+    return fp.trace_hashes(fp._code_trace(fp.code_signature(cfg)))
+
+
+def test_the_committed_code_fingerprints_are_the_codes_own():
+    """When the committed record is for today's code, its entries are what tracing the code gives (two of the
+    study's configurations traced again): a record can only spare a fresh clone the work, never change a verdict."""
+    from vireid_lib.experiments import grid_runs, unique_runs
+    from vireid_lib.grids import GRIDS
+    record = json.loads((fp.LIBRARY.parent / "results" / "runs" / fp.CODE_RECORD_NAME).read_text())
+    entries = record.get(fp._library_code_hash())
+    if entries is None:
+        pytest.skip("the committed record is for another version of the code (make reproduce writes it)")
+    cfgs = unique_runs(grid_runs(list(GRIDS), "cpu"))
+    by_key = {fp.stable_hash(fp.code_signature(c), n=16): c for c in cfgs}
+    assert set(by_key) <= set(entries)
+    for key in sorted(by_key)[:2]:
+        assert entries[key] == _recompute_both(by_key[key])

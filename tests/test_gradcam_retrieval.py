@@ -71,23 +71,27 @@ def test_spread_measures_area():
 
 def test_retrieval_grid_frames_agree_with_identities_and_the_protocols_ranking(trained):
     from vireid_lib.retrieval import choose_queries, retrieve
-    from vireid_lib.viz.retrieval import GREEN, RED, retrieval_grid
+    from vireid_lib.viz.retrieval import GREEN, RED, TILE, retrieval_grid, tile_origin
 
     cfg, model = trained
     queries = choose_queries(cfg, 2, 2, seed=0)
     res = retrieve(model, cfg, queries, trial=0, k=5)
     fig, frames = retrieval_grid({"full": res}, k=5)
     assert (res.query_cams == 3).any() and (res.query_cams == 6).any()  # the chosen queries alternate cameras
+    (ax,) = fig.axes  # one mosaic image in one axes
+    mosaic = ax.images[0].get_array()
+    titles = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
     for q in range(len(queries)):
         shown = frames[("full", q)]
         assert [g for g, _, _ in shown] == res.top[q].tolist()
         for r, (g, _, _) in enumerate(shown):
-            # what is drawn: the frame's pixels in that colour, a tick or a cross in the title
-            ax = fig.axes[q * (5 + 1) + r + 1]
-            img = np.asarray(ax.images[0].get_array())
+            # what is drawn: the frame's pixels in that colour, a tick or a cross in the tile's title
+            y, x = tile_origin(q, r + 1)
+            img = np.asarray(mosaic[y:y + TILE[0], x:x + TILE[1]])
             true_id = res.gallery_pids[g] == res.query_pids[q]
             assert np.allclose(img[0, :], GREEN if true_id else RED) and np.allclose(img[:, -1], img[0, 0])
-            assert ax.get_title().startswith("✓" if true_id else "✗")
+            assert titles[f"title-{q}-{r + 1}"].startswith("✓" if true_id else "✗")
+        assert titles[f"title-{q}-0"] == "query" and f"title-{q}-6" not in titles  # k = 5 results, no more
         assert list(res.dist[q]) == sorted(res.dist[q])
         # the camera rule of the protocol: no camera-2 image for a camera-3 query
         if res.query_cams[q] == 3:

@@ -30,7 +30,8 @@ and the grid trains it again; one whose test data alone changed is evaluated aga
 
 Fingerprints are cached on disk (``data/cache/fingerprints-*.json``) under a hash of the library's source files and
 of the torch and numpy versions, so they are computed once per version of the code (about 0.2 s per distinct
-configuration).
+configuration). The study's are also committed, beside its runs: the code fingerprints of its grids
+(:func:`code_record_path`) and the generator's (:func:`generator_record_path`), read first by a fresh clone.
 """
 
 from __future__ import annotations
@@ -221,19 +222,60 @@ def code_fingerprints(cfg) -> dict[str, str]:
     return dict(_code_fingerprint_cached(key, json.dumps(code_signature(cfg), sort_keys=True)))
 
 
+#: the code fingerprints of the study's runs, by the library's code hash (:func:`code_hash`; committed)
+CODE_RECORD_NAME = "code-fingerprints.json"
+#: every code fingerprint this process looked up, by signature key: what :func:`write_code_record` records
+_looked_up: dict[str, dict] = {}
+
+
+def code_record_path() -> Path:
+    """``results/runs/code-fingerprints.json``: ``{library code hash: {signature key: {"code", "code_alt"}}}``, the
+    code fingerprints of the study's grids for the committed code, written by ``make reproduce``
+    (:func:`write_code_record`) and committed with the runs. A fresh clone reads them instead of tracing every
+    configuration again (about 15 s of a fresh clone's reproduce), and another CPU reads the very fingerprints the
+    committed runs were judged with. Only the current code's entry is read: an edit of what the code does (not of
+    a docstring or comment) changes the hash, and the fingerprints are traced again."""
+    from .paths import results_dir
+
+    return results_dir() / "runs" / CODE_RECORD_NAME
+
+
 @functools.lru_cache(maxsize=512)
 def _code_fingerprint_cached(key: str, signature: str) -> tuple:
-    cache = _DiskCache("code", _library_source_hash())
-    hit = cache.get(key)
-    if not isinstance(hit, dict):
-        hit = trace_hashes(_code_trace(json.loads(signature)))
-        cache.put(key, hit)
+    hit = _read_record(code_record_path()).get(_library_code_hash(), {}).get(key)
+    if not _is_code_fingerprint(hit):
+        cache = _DiskCache("code", _library_source_hash())
+        hit = cache.get(key)
+        if not _is_code_fingerprint(hit):
+            hit = trace_hashes(_code_trace(json.loads(signature)))
+            cache.put(key, hit)
+    _looked_up[key] = hit
     return tuple(sorted(hit.items()))
+
+
+def _is_code_fingerprint(hit: Any) -> bool:
+    return isinstance(hit, dict) and set(hit) == {"code", "code_alt"} and all(isinstance(v, str) for v in hit.values())
+
+
+def write_code_record() -> Path:
+    """Record the code fingerprints this process looked up (:func:`_code_fingerprint_cached`), under the current
+    code hash, replacing every older code's entry: ``make reproduce`` calls it for the study after working out
+    every grid run's status, so that the record holds exactly the study's configurations. Returns its path."""
+    path = code_record_path()
+    record = {_library_code_hash(): dict(sorted(_looked_up.items()))}
+    if _read_record(path) != record:  # an unchanged record is not rewritten
+        atomic_write_json(path, record)
+    return path
 
 
 @functools.lru_cache(maxsize=1)
 def _library_source_hash() -> str:
     return source_hash()
+
+
+@functools.lru_cache(maxsize=1)
+def _library_code_hash() -> str:
+    return code_hash(LIBRARY)
 
 
 def _code_trace(sig: dict) -> dict:
@@ -412,10 +454,10 @@ def _read_record(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable record of generator fingerprints ({e}); restore it with "
+        raise ValueError(f"{path}: not a readable record of fingerprints ({e}); restore it with "
                          f"`git checkout -- {path.name}` in its folder, or delete it to compute them again") from e
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}: expected {{source hash: {{dataset: fingerprint}}}}; restore it from git or "
+        raise ValueError(f"{path}: expected {{code hash: {{key: fingerprint}}}}; restore it from git or "
                          f"delete it to compute the fingerprints again")
     return data
 

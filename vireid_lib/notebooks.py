@@ -494,7 +494,7 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
     # what is to be trained decides whether notebooks may run in parallel; worked out in another process while
     # this one generates the data (both take seconds on a fresh clone)
-    with _in_background(runs_to_train if jobs > 1 else None, profile, params) as to_train:
+    with _in_background(_run_status if jobs > 1 else None, profile, params, study) as to_train:
         if not params.get("data_root"):  # the profile's SYSU-MM01 data (the one the notebooks open) generated before
             from .config import data_config  # any kernel starts: notebook 01's output is the same on a fresh clone
             from .data import dataset_root
@@ -590,6 +590,18 @@ def runs_to_train(profile: str, params: dict) -> str:
     parts = [f"{len(pending)} grid run(s) pending or stale"] if pending else []
     parts += [f"{len(missing)} model(s) that figures are drawn from to train"] if missing else []
     return ", ".join(parts)
+
+
+def _run_status(profile: str, params: dict, study: bool) -> str:
+    """:func:`runs_to_train`; for the study, when that looked at every grid run (not with ``budget_minutes=0``),
+    then also the record of the code fingerprints it looked up (:func:`vireid_lib.fingerprint.write_code_record`:
+    committed, so that a fresh clone traces none of them)."""
+    ahead = runs_to_train(profile, params)
+    if study and float(params.get("budget_minutes", 1)) != 0:
+        from .fingerprint import write_code_record
+
+        write_code_record()
+    return ahead
 
 
 @contextlib.contextmanager
