@@ -319,7 +319,7 @@ def test_the_canonical_tree_leaves_out_empty_fields():
 
 
 def test_a_fresh_clone_reads_the_committed_code_fingerprints_and_the_study_records_them(monkeypatch, tmp_path):
-    """The code fingerprints of the study's grids are committed under the library's code hash: a fresh clone (no
+    """The code fingerprints of the study's grids are committed under the library's source hash: a fresh clone (no
     disk cache) reads them and traces nothing; an older code's entry is never read; the study's reproduce writes
     exactly what it looked up, for the current code only."""
     monkeypatch.setenv("VIREID_DATA_DIR", str(tmp_path / "data"))
@@ -331,7 +331,7 @@ def test_a_fresh_clone_reads_the_committed_code_fingerprints_and_the_study_recor
     recorded = {"code": "recorded-on-ci-00", "code_alt": "recorded-on-ci-01"}
     path = fp.code_record_path()
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({fp._library_code_hash(): {key: recorded},
+    path.write_text(json.dumps({fp._library_source_hash(): {key: recorded},
                                 "an older code": {fp.stable_hash(fp.code_signature(baseline), n=16): recorded}}))
     monkeypatch.setattr(fp, "_code_trace", lambda sig: pytest.fail("traced a recorded configuration"))
     assert fp.code_fingerprints(full) == recorded
@@ -345,7 +345,7 @@ def test_a_fresh_clone_reads_the_committed_code_fingerprints_and_the_study_recor
     traced = fp.code_fingerprints(baseline)
     assert traced == _recompute_both(baseline) != recorded
     fp.write_code_record()
-    assert json.loads(path.read_text()) == {fp._library_code_hash(): {
+    assert json.loads(path.read_text()) == {fp._library_source_hash(): {
         key: recorded, fp.stable_hash(fp.code_signature(baseline), n=16): traced}}
     mtime = path.stat().st_mtime_ns
     fp.write_code_record()
@@ -367,7 +367,7 @@ def test_the_committed_code_fingerprints_are_the_codes_own():
     from vireid_lib.experiments import grid_runs, unique_runs
     from vireid_lib.grids import GRIDS
     record = json.loads((fp.LIBRARY.parent / "results" / "runs" / fp.CODE_RECORD_NAME).read_text())
-    entries = record.get(fp._library_code_hash())
+    entries = record.get(fp._library_source_hash())
     if entries is None:
         pytest.skip("the committed record is for another version of the code (make reproduce writes it)")
     cfgs = unique_runs(grid_runs(list(GRIDS), "cpu"))

@@ -333,3 +333,29 @@ def test_a_complete_run_removes_the_outputs_it_no_longer_writes(tmp_path):
     assert NB.prune_outputs(tmp_path, since) == ["figures/old.png", "tables/old.csv", "notebooks/00_gone.ipynb"]
     assert (tmp_path / "figures/new.png").exists() and (tmp_path / "runs/x/final.json").exists()
     assert (tmp_path / "README.md").exists()
+
+
+def test_the_runners_processes_read_notebooks_without_jsonschemas_iri_grammars(tmp_path):
+    """nbstripout, papermill and Sphinx run without rfc3987_syntax's Lark grammars (2-3 s per process at import):
+    nbformat still reads and validates a notebook, and `python -m vireid_lib.launch MODULE ARGS` runs the module
+    as `python -m` would, its exit status included."""
+    import subprocess
+    import sys
+
+    probe = ("from vireid_lib.launch import skip_iri_format_checkers\n"
+             "skip_iri_format_checkers()\n"
+             "import sys, nbformat\n"
+             f"nb = nbformat.read({str(NB.NOTEBOOKS[0].path)!r}, as_version=4)\n"
+             "nbformat.validate(nb)\n"
+             "print(len(nb.cells), 'lark' in sys.modules, sys.modules['rfc3987_syntax'])\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) > 10 and out[1:] == ["False", "None"]
+    (tmp_path / "a.json").write_text('{"b": 1, "a": [2]}')
+    shown = subprocess.run([sys.executable, "-m", "vireid_lib.launch", "json.tool", "--sort-keys", "--compact",
+                            str(tmp_path / "a.json")], capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stdout.strip() == '{"a":[2],"b":1}'
+    bad = subprocess.run([sys.executable, "-m", "vireid_lib.launch", "json.tool", str(tmp_path / "missing.json")],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "missing.json" in bad.stderr
+    usage = subprocess.run([sys.executable, "-m", "vireid_lib.launch"], capture_output=True, text=True)
+    assert usage.returncode != 0 and "usage: python -m vireid_lib.launch MODULE" in usage.stderr

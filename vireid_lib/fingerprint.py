@@ -119,10 +119,12 @@ def trace_hashes(trace: dict) -> dict[str, str]:
 
 def source_hash(*paths: Path) -> str:
     """sha256 of the ``.py`` files under ``paths`` (default: the whole library), names and contents, plus the torch
-    and numpy versions: the key under which fingerprints are cached."""
+    (without a build's local tag, as in :func:`code_hash`) and numpy versions: the key under which fingerprints are
+    cached on disk and the committed code fingerprints are recorded (a few milliseconds; :func:`code_hash` parses
+    every file)."""
     import torch
 
-    h = hashlib.sha256(f"torch {torch.__version__} numpy {np.__version__}".encode())
+    h = hashlib.sha256(f"torch {torch.__version__.split('+')[0]} numpy {np.__version__}".encode())
     for root in paths or (LIBRARY,):
         files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
         for p in files:
@@ -218,23 +220,35 @@ def code_fingerprint(cfg) -> str:
 
 def code_fingerprints(cfg) -> dict[str, str]:
     """``{"code": ..., "code_alt": ...}`` of ``cfg``: its code trace hashed on two grids (:func:`trace_hashes`)."""
-    key = stable_hash(code_signature(cfg), n=16)
-    return dict(_code_fingerprint_cached(key, json.dumps(code_signature(cfg), sort_keys=True)))
+    try:
+        key, signature = _signature_key(cfg)
+    except TypeError:  # a configuration that cannot be hashed: not memoised
+        key, signature = _signature_key.__wrapped__(cfg)
+    return dict(_code_fingerprint_cached(key, signature))
 
 
-#: the code fingerprints of the study's runs, by the library's code hash (:func:`code_hash`; committed)
+@functools.lru_cache(maxsize=1024)
+def _signature_key(cfg) -> tuple[str, str]:
+    """``(key, signature as JSON)`` of a configuration (frozen, so memoised: a table's status pass asks for the same
+    few configurations hundreds of times, and each :func:`code_signature` copies the whole configuration)."""
+    sig = code_signature(cfg)
+    return stable_hash(sig, n=16), json.dumps(sig, sort_keys=True)
+
+
+#: the code fingerprints of the study's runs, by the library's source hash (:func:`source_hash`; committed)
 CODE_RECORD_NAME = "code-fingerprints.json"
 #: every code fingerprint this process looked up, by signature key: what :func:`write_code_record` records
 _looked_up: dict[str, dict] = {}
 
 
 def code_record_path() -> Path:
-    """``results/runs/code-fingerprints.json``: ``{library code hash: {signature key: {"code", "code_alt"}}}``, the
+    """``results/runs/code-fingerprints.json``: ``{library source hash: {signature key: {"code", "code_alt"}}}``, the
     code fingerprints of the study's grids for the committed code, written by ``make reproduce``
     (:func:`write_code_record`) and committed with the runs. A fresh clone reads them instead of tracing every
     configuration again (about 15 s of a fresh clone's reproduce), and another CPU reads the very fingerprints the
-    committed runs were judged with. Only the current code's entry is read: an edit of what the code does (not of
-    a docstring or comment) changes the hash, and the fingerprints are traced again."""
+    committed runs were judged with. Only the current code's entry is read: any edit of the library (a docstring's
+    too: the key is the files' bytes, quick to hash) makes the fingerprints traced again, and the next
+    ``make reproduce`` records them for the edited code."""
     from .paths import results_dir
 
     return results_dir() / "runs" / CODE_RECORD_NAME
@@ -242,7 +256,7 @@ def code_record_path() -> Path:
 
 @functools.lru_cache(maxsize=512)
 def _code_fingerprint_cached(key: str, signature: str) -> tuple:
-    hit = _read_record(code_record_path()).get(_library_code_hash(), {}).get(key)
+    hit = _read_record(code_record_path()).get(_library_source_hash(), {}).get(key)
     if not _is_code_fingerprint(hit):
         cache = _DiskCache("code", _library_source_hash())
         hit = cache.get(key)
@@ -262,7 +276,7 @@ def write_code_record() -> Path:
     code hash, replacing every older code's entry: ``make reproduce`` calls it for the study after working out
     every grid run's status, so that the record holds exactly the study's configurations. Returns its path."""
     path = code_record_path()
-    record = {_library_code_hash(): dict(sorted(_looked_up.items()))}
+    record = {_library_source_hash(): dict(sorted(_looked_up.items()))}
     if _read_record(path) != record:  # an unchanged record is not rewritten
         atomic_write_json(path, record)
     return path
@@ -273,9 +287,6 @@ def _library_source_hash() -> str:
     return source_hash()
 
 
-@functools.lru_cache(maxsize=1)
-def _library_code_hash() -> str:
-    return code_hash(LIBRARY)
 
 
 def _code_trace(sig: dict) -> dict:

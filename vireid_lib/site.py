@@ -131,6 +131,9 @@ def notebook_map(specs: Sequence, names: set[str]) -> str:
 
 def stage(specs: Sequence, root: Path, dest: Path) -> list[str]:
     """Lay out the site's sources in ``dest``: ``course/`` and what ``root`` holds. Returns the notebooks staged."""
+    from .launch import skip_iri_format_checkers
+
+    skip_iri_format_checkers()  # nbformat's import in a tenth of the time (vireid_lib.launch)
     import nbformat
 
     shutil.copytree(SOURCE_DIR, dest, ignore=shutil.ignore_patterns("_build", "__pycache__", ".ipynb_checkpoints"))
@@ -216,7 +219,8 @@ def build_site(specs: Sequence, profile: str, root: Path | None = None, quiet: b
         staging = Path(tempfile.mkdtemp(prefix=f".{SITE_DIR_NAME}.", suffix=".tmp", dir=r))
         out = staging / "html"
         try:
-            cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-d", str(doctrees), "-w", str(Path(tmp) / "warn"),
+            cmd = [sys.executable, "-m", "vireid_lib.launch", "sphinx", "-b", "html", "-d", str(doctrees),
+                   "-w", str(Path(tmp) / "warn"),
                    "-j", "1", "-E", *(["-q"] if quiet else []), str(src), str(out)]
             env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}  # any date Sphinx would print is fixed
             done = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
