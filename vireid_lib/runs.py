@@ -13,6 +13,7 @@ The engine (training) and the experiments (the registry, grids) both stand on th
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -40,7 +41,20 @@ def data_fingerprint(cfg: ExperimentConfig) -> str:
 
 def run_identity(cfg: ExperimentConfig) -> str:
     """The hash that names a run: the configuration (minus its name and run mechanics) and the data it asks for.
-    How its numbers were computed (code, data content) is its fingerprint (:mod:`vireid_lib.fingerprint`)."""
+    How its numbers were computed (code, data content) is its fingerprint (:mod:`vireid_lib.fingerprint`).
+    Memoised for synthetic data (a function of the frozen configuration alone; the tables ask for the same runs'
+    identities thousands of times); real data's file names are listed each time."""
+    if cfg.data.is_synthetic:
+        return _synthetic_run_identity(cfg)
+    return _run_identity(cfg)
+
+
+@functools.lru_cache(maxsize=4096)
+def _synthetic_run_identity(cfg: ExperimentConfig) -> str:
+    return _run_identity(cfg)
+
+
+def _run_identity(cfg: ExperimentConfig) -> str:
     cfg_id = cfg.identity()
     if not cfg.data.is_synthetic:
         cfg_id["data"].pop("root")  # where the real data lie is not what they are

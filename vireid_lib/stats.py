@@ -441,19 +441,23 @@ def power_at(delta: float, sd_a: float, sd_b: float | None, n: int, alpha: float
     if not (isinstance(n, int | np.integer) and n >= 2):
         raise StatsError(f"{where}: n must be an integer ≥ 2 (values per arm), got {n!r}")
     alpha = _check_level(alpha, "alpha", where)
-    var = sd_a**2 + (sd_b**2 if sd_b is not None else 0.0)
-    if var == 0:
+    if sd_a**2 + (sd_b**2 if sd_b is not None else 0.0) == 0:
         raise StatsError(f"{where}: the standard deviations are all 0; a t-test has no power calculation without "
                          "spread")
-    if sd_b is None:
-        df = n - 1.0
-    else:
-        df = var**2 * (n - 1) / (sd_a**4 + sd_b**4)
-    ncp = abs(delta) / math.sqrt(var / n)
+    return float(_power_curve(delta, sd_a, sd_b, np.array([n]), alpha)[0])
+
+
+def _power_curve(delta: float, sd_a: float, sd_b: float | None, ns: np.ndarray, alpha: float) -> np.ndarray:
+    """:func:`power_at` for each ``n`` of ``ns`` at once (checked arguments; one call of scipy's distributions
+    for all of them, as :func:`seeds_to_resolve` needs)."""
+    ns = ns.astype(np.float64)
+    var = sd_a**2 + (sd_b**2 if sd_b is not None else 0.0)
+    df = ns - 1.0 if sd_b is None else var**2 * (ns - 1) / (sd_a**4 + sd_b**4)
+    ncp = abs(delta) / np.sqrt(var / ns)
     crit = _st.t.ppf(1 - alpha / 2, df)
     # lower tail P(T < −crit) as P(T' > crit) with T' of noncentrality −ncp: scipy's nct.cdf gives NaN there once
     # ncp is large (≳ 5), while sf stays finite and agrees with cdf wherever both are
-    return float(min(1.0, _st.nct.sf(crit, df, ncp) + _st.nct.sf(crit, df, -ncp)))
+    return np.minimum(1.0, _st.nct.sf(crit, df, ncp) + _st.nct.sf(crit, df, -ncp))
 
 
 def seeds_to_resolve(delta: float, sd_a: float, sd_b: float | None, alpha: float, power: float = POWER,
@@ -473,10 +477,10 @@ def seeds_to_resolve(delta: float, sd_a: float, sd_b: float | None, alpha: float
     power = _check_level(power, "power", "seeds_to_resolve")
     if delta == 0:
         return None
-    for n in range(2, max_seeds + 1):
-        if power_at(delta, sd_a, sd_b, n, alpha) >= power:
-            return n
-    return None
+    power_at(delta, sd_a, sd_b, 2, alpha)  # the arguments checked, with its messages
+    ns = np.arange(2, max_seeds + 1)
+    enough = np.flatnonzero(_power_curve(delta, sd_a, sd_b, ns, alpha) >= power)
+    return int(ns[enough[0]]) if enough.size else None
 
 
 # ---------------------------------------------------------------------------------------------------------------
