@@ -80,6 +80,11 @@ def test_retrieval_grid_frames_agree_with_identities_and_the_protocols_ranking(t
     assert (res.query_cams == 3).any() and (res.query_cams == 6).any()  # the chosen queries alternate cameras
     (ax,) = fig.axes  # one mosaic image in one axes
     mosaic = ax.images[0].get_array()
+    fig.canvas.draw()  # drawn one pixel of the mosaic per pixel of the figure: nothing dropped or resampled
+    (x0, y1), (x1, y0) = ax.transData.transform([(-0.5, -0.5), (mosaic.shape[1] - 0.5, mosaic.shape[0] - 0.5)])
+    assert (x1 - x0, y1 - y0) == pytest.approx((mosaic.shape[1], mosaic.shape[0]), abs=1e-6)
+    with pytest.raises(ValueError, match="at least 1"):
+        retrieval_grid({"full": res}, k=0)
     titles = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
     for q in range(len(queries)):
         shown = frames[("full", q)]

@@ -472,3 +472,13 @@ def test_theta_bad_input():
     assert v["comparisons"].set_index("θ").loc[0.8, "seeds"] == 0
     v = S.theta_verdict({0.0: [1.0, 1.0], 0.6: [2.0, 2.0]}, 0.6)  # no spread anywhere: no test, and it says why
     assert v["theta_matters"] is None and "no spread" in v["reading"] and v["verdict_name"] == CONSISTENT
+
+
+def test_power_is_one_where_scipy_gives_nan_as_before_the_vectorised_curve():
+    """A spread ~1e-17 of the difference (three equal values whose std is not exactly 0) makes scipy's noncentral t
+    return NaN: the power is then 1 (min(1, NaN) of the scalar version), and 2 seeds resolve the claim."""
+    from vireid_lib import stats
+
+    assert stats.power_at(0.01, 1.7e-17, 1.36e-16, 3, 0.005) == 1.0
+    assert stats.seeds_to_resolve(0.01, 1.7e-17, 1.36e-16, 0.005) == 2
+    assert stats.seeds_to_resolve(-2.0, 1.0, None, 0.05) == stats.seeds_to_resolve(2.0, 1.0, None, 0.05)

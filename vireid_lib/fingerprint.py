@@ -128,7 +128,7 @@ def source_hash(*paths: Path) -> str:
     for root in paths or (LIBRARY,):
         files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
         for p in files:
-            h.update(str(p.relative_to(LIBRARY)).encode())
+            h.update(p.relative_to(LIBRARY).as_posix().encode())
             h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -220,19 +220,23 @@ def code_fingerprint(cfg) -> str:
 
 def code_fingerprints(cfg) -> dict[str, str]:
     """``{"code": ..., "code_alt": ...}`` of ``cfg``: its code trace hashed on two grids (:func:`trace_hashes`)."""
-    try:
-        key, signature = _signature_key(cfg)
-    except TypeError:  # a configuration that cannot be hashed: not memoised
-        key, signature = _signature_key.__wrapped__(cfg)
+    key, signature = _signature_key(cfg)
     return dict(_code_fingerprint_cached(key, signature))
 
 
-@functools.lru_cache(maxsize=1024)
+_SIGNATURES: dict[str, tuple[str, str]] = {}
+
+
 def _signature_key(cfg) -> tuple[str, str]:
-    """``(key, signature as JSON)`` of a configuration (frozen, so memoised: a table's status pass asks for the same
-    few configurations hundreds of times, and each :func:`code_signature` copies the whole configuration)."""
-    sig = code_signature(cfg)
-    return stable_hash(sig, n=16), json.dumps(sig, sort_keys=True)
+    """``(key, signature as JSON)`` of a configuration, memoised by its ``repr`` (a table's status pass asks for the
+    same few configurations hundreds of times, and each :func:`code_signature` copies the whole configuration; by
+    ``repr``, not equality, since ``0`` and ``0.0`` are equal but written out differently)."""
+    memo = repr(cfg)
+    hit = _SIGNATURES.get(memo)
+    if hit is None:
+        sig = code_signature(cfg)
+        hit = _SIGNATURES[memo] = (stable_hash(sig, n=16), json.dumps(sig, sort_keys=True))
+    return hit
 
 
 #: the code fingerprints of the study's runs, by the library's source hash (:func:`source_hash`; committed)

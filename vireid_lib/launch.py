@@ -5,8 +5,10 @@ Why: nbformat imports jsonschema, and jsonschema imports ``rfc3987_syntax`` when
 ``jupyter-events`` asks for ``jsonschema[format-nongpl]``), which builds about 40 Lark grammars at import: 2-3 s of
 CPU in every process that reads a notebook. ``make reproduce`` starts about a dozen such processes (nbstripout once
 per notebook, papermill in each worker, Sphinx). None of them checks the ``iri`` formats those grammars serve
-(nbformat validates without a format checker), so the runner's processes go without them
-(:func:`skip_iri_format_checkers`); a learner's own processes are left alone.
+(nbformat validates without a format checker), so the runner goes without them: in the processes it starts, and in
+the process that calls :func:`~vireid_lib.notebooks.run_notebook`, :func:`~vireid_lib.notebooks.scrub` or the
+site's staging (:func:`skip_iri_format_checkers`; in such a process jsonschema then checks no ``iri`` format).
+JupyterLab and a kernel that calls none of them are left alone.
 """
 
 from __future__ import annotations

@@ -500,7 +500,8 @@ def reproduce(profile: str = "cpu", only: list[str] | None = None, progress: boo
     jobs = max(1, min(default_jobs() if jobs is None else int(jobs), len(specs)))
     # what is to be trained decides whether notebooks may run in parallel; worked out in another process while
     # this one generates the data (both take seconds on a fresh clone)
-    with _in_background(_run_status if jobs > 1 else None, profile, params, study) as to_train:
+    # (one notebook at a time needs no answer, but the study's run still records the code fingerprints)
+    with _in_background(_run_status if jobs > 1 or study else None, profile, params, study) as to_train:
         if not params.get("data_root"):  # the profile's SYSU-MM01 data (the one the notebooks open) generated before
             from .config import data_config  # any kernel starts: notebook 01's output is the same on a fresh clone
             from .data import dataset_root
@@ -599,13 +600,19 @@ def runs_to_train(profile: str, params: dict) -> str:
 
 
 def _run_status(profile: str, params: dict, study: bool) -> str:
-    """:func:`runs_to_train`; for the study, when that looked at every grid run (not with ``budget_minutes=0``),
-    then also the record of the code fingerprints it looked up (:func:`vireid_lib.fingerprint.write_code_record`:
-    committed, so that a fresh clone traces none of them)."""
+    """:func:`runs_to_train`; for the study (unless ``budget_minutes=0``, which looks at no grid run), then also
+    the record of the code fingerprints of every grid run, pending ones included, of their pretrainings and of the
+    showcased models (:func:`vireid_lib.fingerprint.write_code_record`: committed, so that a fresh clone traces
+    none of them)."""
     ahead = runs_to_train(profile, params)
     if study and float(params.get("budget_minutes", 1)) != 0:
+        from .experiments import grid_runs, showcased_runs, unique_runs
         from .fingerprint import write_code_record
+        from .grids import GRIDS
+        from .runs import run_fingerprint
 
+        for cfg in unique_runs(grid_runs(list(GRIDS), profile)) + showcased_runs(profile):
+            run_fingerprint(cfg)  # its code fingerprints and its pretraining's: read, or traced when not recorded
         write_code_record()
     return ahead
 

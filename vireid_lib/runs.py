@@ -13,7 +13,6 @@ The engine (training) and the experiments (the registry, grids) both stand on th
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -42,16 +41,19 @@ def data_fingerprint(cfg: ExperimentConfig) -> str:
 def run_identity(cfg: ExperimentConfig) -> str:
     """The hash that names a run: the configuration (minus its name and run mechanics) and the data it asks for.
     How its numbers were computed (code, data content) is its fingerprint (:mod:`vireid_lib.fingerprint`).
-    Memoised for synthetic data (a function of the frozen configuration alone; the tables ask for the same runs'
-    identities thousands of times); real data's file names are listed each time."""
-    if cfg.data.is_synthetic:
-        return _synthetic_run_identity(cfg)
-    return _run_identity(cfg)
+    Memoised for synthetic data (a function of the configuration alone; the tables ask for the same runs'
+    identities thousands of times), by the configuration's ``repr``, not by equality: ``0`` and ``0.0`` are equal
+    but written out differently, so they may name different runs. Real data's file names are listed each time."""
+    if not cfg.data.is_synthetic:
+        return _run_identity(cfg)
+    key = repr(cfg)
+    hit = _SYNTHETIC_IDENTITIES.get(key)
+    if hit is None:
+        hit = _SYNTHETIC_IDENTITIES[key] = _run_identity(cfg)
+    return hit
 
 
-@functools.lru_cache(maxsize=4096)
-def _synthetic_run_identity(cfg: ExperimentConfig) -> str:
-    return _run_identity(cfg)
+_SYNTHETIC_IDENTITIES: dict[str, str] = {}
 
 
 def _run_identity(cfg: ExperimentConfig) -> str:

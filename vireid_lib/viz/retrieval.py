@@ -57,6 +57,8 @@ def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
     on its left, the model that ranked the row. Drawn as one mosaic image in one axes (its tiles at
     :func:`tile_origin`, the title of a tile has the gid ``"title-{row}-{col}"``): a figure of 12 rows has 264
     labels, and 132 axes of matplotlib took several seconds to draw each time it was saved or shown."""
+    if k < 1:
+        raise ValueError(f"retrieval_grid: k is the number of results shown per row, at least 1; got {k}")
     labels = list(results)
     nq = len(results[labels[0]].query_pids)
     rows = nq * len(labels)
@@ -65,7 +67,7 @@ def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
     head = (title + "\n" if title else "") + ("query: infrared (IR); results: visible (VIS) gallery images by rank, "
                                               "✓ right person, ✗ wrong; below each: its camera and distance d")
     head_in = 0.17 * (head.count("\n") + 2) + 0.08
-    fig = plt.figure(figsize=(width * INCHES_PER_PX, height * INCHES_PER_PX + head_in))
+    fig = plt.figure(figsize=(width * INCHES_PER_PX, height * INCHES_PER_PX + head_in), dpi=DPI)
     ax = fig.add_axes((0, 0, 1, height * INCHES_PER_PX / fig.get_figheight()))
     ax.set_axis_off()
     texts = []  # (x, y, text, size, colour, bold, gid), drawn once the mosaic is in place
@@ -95,8 +97,8 @@ def retrieval_grid(results: dict[str, Retrieval], k: int = 10, title: str = ""):
                 shown.append((g, ok, colour))
             frames[(label, q)] = shown
     ax.imshow(canvas, interpolation="nearest")
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, -TITLE_BAND)
+    ax.set_xlim(-0.5, width - 0.5)  # the image's own extent: the axes box is width × height pixels, so 1:1
+    ax.set_ylim(height - 0.5, -0.5)
     for x, y, s, size, colour, bold, gid in texts:
         t = ax.text(x, y, s, fontsize=size, color=colour, fontweight="bold" if bold else "normal", ha="center",
                     va="bottom" if gid else "top", linespacing=1.25)
