@@ -276,9 +276,11 @@ def _is_code_fingerprint(hit: Any) -> bool:
 
 
 def write_code_record() -> Path:
-    """Record the code fingerprints this process looked up (:func:`_code_fingerprint_cached`), under the current
-    code hash, replacing every older code's entry: ``make reproduce`` calls it for the study after working out
-    every grid run's status, so that the record holds exactly the study's configurations. Returns its path."""
+    """Record the code fingerprints this process looked up (:func:`_code_fingerprint_cached`), under the library's
+    current source hash, replacing every older code's entry: ``make reproduce`` calls it for the study after asking
+    for the fingerprints of every grid run, their pretrainings and the showcased models
+    (``vireid_lib.notebooks._run_status``), so that the record holds exactly the study's configurations. Returns its
+    path."""
     path = code_record_path()
     record = {_library_source_hash(): dict(sorted(_looked_up.items()))}
     if _read_record(path) != record:  # an unchanged record is not rewritten
@@ -289,8 +291,6 @@ def write_code_record() -> Path:
 @functools.lru_cache(maxsize=1)
 def _library_source_hash() -> str:
     return source_hash()
-
-
 
 
 def _code_trace(sig: dict) -> dict:
@@ -472,7 +472,7 @@ def _read_record(path: Path) -> dict:
         raise ValueError(f"{path}: not a readable record of fingerprints ({e}); restore it with "
                          f"`git checkout -- {path.name}` in its folder, or delete it to compute them again") from e
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}: expected {{code hash: {{key: fingerprint}}}}; restore it from git or "
+        raise ValueError(f"{path}: expected {{hash of the code: {{key: fingerprint}}}}; restore it from git or "
                          f"delete it to compute the fingerprints again")
     return data
 
