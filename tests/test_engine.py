@@ -1,6 +1,7 @@
 """The trainer: schedule, optimiser groups, resume equality (in-process and after a real kill), NaN stop,
 bad checkpoints, AMP and channels_last on the CPU, and the run registry's identity."""
 
+import dataclasses
 import json
 import math
 import os
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,6 +137,41 @@ def test_identity_changes_with_the_data():
     assert engine.run_identity(a) != engine.run_identity(smoke(**{"data.synthetic.n_train_ids": 13}))
     assert engine.run_identity(a) != engine.run_identity(smoke(**{"data.synthetic.seed": 7}))
     assert engine.run_identity(a) == engine.run_identity(smoke())  # stable: a hash of content, not of the object
+
+
+def test_only_the_runs_own_datasets_parameters_name_it(tmp_path):
+    """A SYSU-MM01 run's name does not move with a RegDB-only parameter (its data cannot), nor a RegDB run's with a
+    SYSU-only one, nor a run on real data with any; the own dataset's parameters still name it."""
+    sysu, regdb = smoke(), smoke(**{"data.dataset": "regdb"})
+    for cfg, others, own in ((sysu, {"thermal_psf": 1.7, "regdb_ids": 40, "thermal_native": 0.4},
+                              {"nir_ambient": 0.2}),
+                             (regdb, {"nir_ambient": 0.2, "noise_infrared": 0.05, "n_train_ids": 13},
+                              {"thermal_psf": 1.7})):
+        for name, value in others.items():
+            assert engine.run_identity(cfg) == engine.run_identity(cfg.with_overrides(
+                **{f"data.synthetic.{name}": value})), name
+        for name, value in own.items():
+            assert engine.run_identity(cfg) != engine.run_identity(cfg.with_overrides(
+                **{f"data.synthetic.{name}": value})), name
+    real = smoke(**{"data.root": str(tmp_path)})
+    assert real.identity() == smoke(**{"data.root": str(tmp_path), "data.synthetic.thermal_psf": 1.7,
+                                       "data.synthetic.nir_ambient": 0.3}).identity()
+
+
+def test_names_made_before_the_rule_stay():
+    """The rule writes the other dataset's parameters at their values of 2026-12-01: a committed run keeps its
+    folder (Table 1's baseline, seed 0, cpu profile, and the cpu profile's RegDB pretraining)."""
+    from vireid_lib.config import NAMING_SPECS, SYNTHETIC_PROFILES
+    from vireid_lib.grids import rows
+    from vireid_lib.pretraining import pretraining_config
+
+    base = experiment_config("cpu", name="x", seed=0, **rows("table1")[0].overrides)
+    assert engine.run_identity(base) == "e8148d09f215"
+    assert (Path(__file__).resolve().parents[1] / "results" / "runs" / "cpu" / "e8148d09f215").is_dir()
+    regdb = base.with_overrides(**{"data.dataset": "regdb"})
+    assert engine.run_identity(pretraining_config(regdb)) == "8f3595c9bff2"
+    for profile, spec in SYNTHETIC_PROFILES.items():  # today's profiles are what the names were made with
+        assert set(NAMING_SPECS[profile]) == set(dataclasses.asdict(spec))
 
 
 def test_evaluations_every_n_epochs_are_in_the_history_and_the_log(tmp_path):

@@ -106,12 +106,36 @@ class SyntheticSpec:
             raise ConfigError(f"synthetic images must be at least 32×16, got {self.height}×{self.width}")
 
 
+# which parameters each dataset depends on (the RegDB part does not change the SYSU part, and back)
+SYSU_FIELDS = ("seed", "n_train_ids", "n_val_ids", "n_test_ids", "images_per_camera", "camera_presence",
+               "nir_ambient", "height", "width", "occlusion_prob", "blur_max", "noise_visible", "noise_infrared",
+               "jpeg_quality")
+REGDB_FIELDS = ("seed", "regdb_ids", "height", "width", "occlusion_prob", "blur_max", "noise_visible",
+                "thermal_registration", "thermal_native", "thermal_psf", "jpeg_quality")
+
 SYNTHETIC_PROFILES: dict[str, SyntheticSpec] = {
     "smoke": SyntheticSpec(
         n_train_ids=12, n_val_ids=4, n_test_ids=8, images_per_camera=3, regdb_ids=12, height=64, width=32
     ),
     "cpu": SyntheticSpec(),
     "paper": SyntheticSpec(n_train_ids=296, n_val_ids=99, n_test_ids=96, images_per_camera=15, regdb_ids=412),
+}
+
+
+#: Each profile's synthetic parameters as they were on 2026-12-01, for run names only: a run's identity hashed the
+#: whole synthetic spec, so that a change of a parameter its data cannot depend on (one of the other dataset's, or
+#: any, for a run on real data) renamed it, and made it look untrained. :meth:`ExperimentConfig.identity` writes such
+#: parameters at these values (and leaves out parameters added since), so that names stay and only a run's own
+#: dataset's parameters name it.
+_CPU_NAMING = {"seed": 0, "n_train_ids": 150, "n_val_ids": 50, "n_test_ids": 96, "images_per_camera": 8,
+               "camera_presence": 0.8, "regdb_ids": 412, "height": 128, "width": 64, "nir_ambient": 0.0,
+               "thermal_registration": 4.0, "thermal_native": 0.6, "thermal_psf": 1.2, "occlusion_prob": 0.2,
+               "blur_max": 1.0, "noise_visible": 0.02, "noise_infrared": 0.0325, "jpeg_quality": (60, 95)}
+NAMING_SPECS: dict[str, dict[str, Any]] = {
+    "smoke": {**_CPU_NAMING, "n_train_ids": 12, "n_val_ids": 4, "n_test_ids": 8, "images_per_camera": 3,
+              "regdb_ids": 12, "height": 64, "width": 32},
+    "cpu": _CPU_NAMING,
+    "paper": {**_CPU_NAMING, "n_train_ids": 296, "n_val_ids": 99, "n_test_ids": 96, "images_per_camera": 15},
 }
 
 
@@ -448,6 +472,17 @@ class ExperimentConfig:
             d["data"].pop("holdout")
         if d["model"]["synthetic_pretrain_ids"] == 0:  # the same for runs without synthetic pretraining
             d["model"].pop("synthetic_pretrain_ids")
+        # only the run's own dataset's synthetic parameters name it (none, on real data); the others are written at
+        # their values of 2026-12-01 (NAMING_SPECS), so that names made before stay
+        syn = d["data"]["synthetic"]
+        own = () if not self.data.is_synthetic else SYSU_FIELDS if self.data.dataset == "sysu" else REGDB_FIELDS
+        frozen = NAMING_SPECS.get(self.profile, _CPU_NAMING)
+        for name in list(syn):
+            if name not in own:
+                if name in frozen:
+                    syn[name] = frozen[name]
+                else:
+                    syn.pop(name)
         for key in self.NOT_IDENTITY:
             parts = key.split(".")
             sub = d

@@ -14,7 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ...config import SyntheticSpec, asdict
+from ...config import REGDB_FIELDS, SYSU_FIELDS, SyntheticSpec, asdict
 from ...errors import DataError
 from ...io import atomic_write_json, stable_hash, storage_error
 from ...paths import shown, synthetic_dir
@@ -23,12 +23,6 @@ from .writers import write_regdb, write_sysu
 #: bumped whenever the generator's output changes: v6 is issue 10's calibrated physics (one module per stage)
 GENERATOR_VERSION = 6
 
-# which parameters each dataset depends on (the RegDB part does not change the SYSU part, and back)
-SYSU_FIELDS = ("seed", "n_train_ids", "n_val_ids", "n_test_ids", "images_per_camera", "camera_presence",
-               "nir_ambient", "height", "width", "occlusion_prob", "blur_max", "noise_visible", "noise_infrared",
-               "jpeg_quality")
-REGDB_FIELDS = ("seed", "regdb_ids", "height", "width", "occlusion_prob", "blur_max", "noise_visible",
-                "thermal_registration", "thermal_native", "thermal_psf", "jpeg_quality")
 
 
 def spec_key(spec: SyntheticSpec, dataset: str) -> dict:
