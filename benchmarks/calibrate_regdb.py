@@ -1,8 +1,8 @@
 """Calibrate RegDB's thermal camera in several calibration worlds: HOG and LOMO, visible→thermal, per world and value.
 
 A RegDB world has one place and one camera pair (like the real RegDB), drawn from the world's seed, so a
-hand-crafted score varies a good deal from one world to the next (LOMO rank-1 2.5 to 4.9 at the same parameters in
-worlds 1 to 3). A value chosen in one calibration world can therefore miss its band in another; this script scores
+hand-crafted score varies a good deal from one world to the next (LOMO rank-1 1.7 to 4.9 at the same parameters in
+worlds 1 to 4). A value chosen in one calibration world can therefore miss its band in another; this script scores
 each candidate value in ``--worlds`` calibration worlds (seeds ``seed + 1 … seed + K`` of the profile's world:
 other people, other places and camera pairs; never the reported world, seed + 0) and chooses by a rule fixed
 before looking: the value with the most (world, descriptor) pairs whose R1 and mAP lie in issue 10's bands, ties
