@@ -10,7 +10,8 @@ broken by the larger worst-case margin to a band edge (as a fraction of the band
 real size (412 ids, test ids of each of the 10 splits, mean), Euclidean distance, as ``vireid realism``.
 
 Each (world, value) generates its dataset on first use (under ``data/synthetic/``) and takes about 2 minutes
-on 2 cores. The values measured when ``thermal_psf`` was calibrated are in data/README.md.
+on 2 cores. What it measured on 2026-12-01, and what else was tried, is in data/README.md (*One calibration world
+was not enough*).
 
     .venv/bin/python benchmarks/calibrate_regdb.py [--param thermal_psf] [--values 1.2,1.5] [--worlds 4]
 """

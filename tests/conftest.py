@@ -90,3 +90,17 @@ def chrome(tmp_path_factory):
     browser = webdriver.Chrome(service=Service(driver), options=opts)
     yield browser
     browser.quit()
+
+
+@pytest.fixture
+def load_benchmark():
+    """A loader of ``benchmarks/<name>.py`` as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

@@ -4,7 +4,6 @@ beyond lying in range), so that it cannot rot."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -15,15 +14,8 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "calibrate_regdb.py"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("calibrate_regdb", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_margins_are_fractions_of_the_band_and_negative_outside():
-    b = _bench()
+def test_margins_are_fractions_of_the_band_and_negative_outside(load_benchmark):
+    b = load_benchmark("calibrate_regdb")
     # HOG's bands: R1 9–19 (width 10), mAP 7–14 (width 7); the nearer edge counts
     assert b.margin("HOG", 14.0, 10.5) == pytest.approx(0.5)
     assert b.margin("HOG", 18.0, 10.5) == pytest.approx(0.1)
@@ -32,8 +24,8 @@ def test_margins_are_fractions_of_the_band_and_negative_outside():
     assert b.margin("LOMO", 4.5, 2.0) == pytest.approx(-0.5)
 
 
-def test_the_rule_counts_pairs_in_band_first_then_the_worst_margin():
-    b = _bench()
+def test_the_rule_counts_pairs_in_band_first_then_the_worst_margin(load_benchmark):
+    b = load_benchmark("calibrate_regdb")
     inside = {"HOG": (14.0, 10.0), "LOMO": (1.5, 2.0)}
     edge = {"HOG": (18.9, 10.0), "LOMO": (2.9, 2.0)}
     out = {"HOG": (14.0, 10.0), "LOMO": (3.3, 2.0)}

@@ -3,7 +3,6 @@ cannot rot: every phase, the projections, the grid's run count. Nothing about it
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -17,12 +16,9 @@ TINY = ["--scale", "0.02", "--steps", "2", "--extract", "16", "--loader-batches"
         "--set", "train.P=4", "--set", "train.K=2"]
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("paper_scale", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def bench(load_benchmark):
+    return load_benchmark("paper_scale")
 
 
 def test_not_run_by_make_bench():

@@ -24,7 +24,6 @@ from .writers import write_regdb, write_sysu
 GENERATOR_VERSION = 6
 
 
-
 def spec_key(spec: SyntheticSpec, dataset: str) -> dict:
     fields = SYSU_FIELDS if dataset == "sysu" else REGDB_FIELDS
     d = asdict(spec)
