@@ -25,7 +25,9 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def visible_sensor(img: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
-    """Shot and read noise of a colour sensor; (H, W, 3) radiance in [0, 1] → uint8."""
+    """The noise of a colour sensor; (H, W, 3) radiance in [0, 1] → uint8. One Gaussian level per image (read
+    noise and shot noise lumped together at a typical exposure), the same in dark and bright regions: a
+    simplification, since shot noise grows with the signal (data/README.md)."""
     return to_uint8(img + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(img.shape, np.float32))
 
 
