@@ -74,7 +74,7 @@ class SyntheticSpec:
     nir_ambient: float = 0.0
     # RegDB's thermal camera: std of its crop's offset against the visible camera's (parallax and registration
     # error, constant over a pass; px at 128×64, calibrated); its native resolution (fraction of the crop size, set
-    # from the description of the camera) and optics blur (σ, px at 128×64; calibrated on 2026-12-02 in
+    # from the description of the camera) and optics blur (σ, px at 128×64; calibrated on 2026-12-01 in
     # calibration worlds +1…+4 with the tone curve below: benchmarks/calibrate_regdb.py, data/README.md)
     thermal_registration: float = 4.0
     thermal_native: float = 0.6
