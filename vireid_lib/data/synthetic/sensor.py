@@ -27,7 +27,8 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 def tone_curve(img: np.ndarray) -> np.ndarray:
     """The camera's tone curve (opto-electronic transfer function): linear signal in [0, 1] → code value in
-    [0, 1], the sRGB curve (a linear toe, then a 1/2.4 power; within a few percent of Rec. 709's ≈ 1/2.2).
+    [0, 1], the sRGB curve (a linear toe, then a 1/2.4 power with an offset: overall close to a 1/2.2 power,
+    as Rec. 709's).
 
     Physics: a sensor's signal is proportional to the light, but a camera does not store it so: its image
     processor encodes it with a power of about 1/2.2 before the 8-bit rounding, for the display's inverse
