@@ -143,10 +143,10 @@ def test_only_the_runs_own_datasets_parameters_name_it(tmp_path):
     """A SYSU-MM01 run's name does not move with a RegDB-only parameter (its data cannot), nor a RegDB run's with a
     SYSU-only one, nor a run on real data with any; the own dataset's parameters still name it."""
     sysu, regdb = smoke(), smoke(**{"data.dataset": "regdb"})
-    for cfg, others, own in ((sysu, {"thermal_psf": 1.7, "regdb_ids": 40, "thermal_native": 0.4},
-                              {"nir_ambient": 0.2}),
+    for cfg, others, own in ((sysu, {"thermal_psf": 1.9, "regdb_ids": 40, "thermal_native": 0.4,
+                                     "regdb_tone_curve": False}, {"nir_ambient": 0.2}),
                              (regdb, {"nir_ambient": 0.2, "noise_infrared": 0.05, "n_train_ids": 13},
-                              {"thermal_psf": 1.7})):
+                              {"thermal_psf": 1.9, "regdb_tone_curve": False})):
         for name, value in others.items():
             assert engine.run_identity(cfg) == engine.run_identity(cfg.with_overrides(
                 **{f"data.synthetic.{name}": value})), name
@@ -154,8 +154,9 @@ def test_only_the_runs_own_datasets_parameters_name_it(tmp_path):
             assert engine.run_identity(cfg) != engine.run_identity(cfg.with_overrides(
                 **{f"data.synthetic.{name}": value})), name
     real = smoke(**{"data.root": str(tmp_path)})
-    assert real.identity() == smoke(**{"data.root": str(tmp_path), "data.synthetic.thermal_psf": 1.7,
-                                       "data.synthetic.nir_ambient": 0.3}).identity()
+    assert real.identity() == smoke(**{"data.root": str(tmp_path), "data.synthetic.thermal_psf": 1.9,
+                                       "data.synthetic.nir_ambient": 0.3,
+                                       "data.synthetic.regdb_tone_curve": False}).identity()
 
 
 def test_names_made_before_the_rule_stay():
@@ -169,9 +170,12 @@ def test_names_made_before_the_rule_stay():
     assert engine.run_identity(base) == "e8148d09f215"
     assert (Path(__file__).resolve().parents[1] / "results" / "runs" / "cpu" / "e8148d09f215").is_dir()
     regdb = base.with_overrides(**{"data.dataset": "regdb"})
-    assert engine.run_identity(pretraining_config(regdb)) == "8f3595c9bff2"
-    for profile, spec in SYNTHETIC_PROFILES.items():  # today's profiles are what the names were made with
-        assert set(NAMING_SPECS[profile]) == set(dataclasses.asdict(spec))
+    # the RegDB world changed on 2026-12-01 (tone curve, thermal_psf 1.7): its own parameters rename its runs
+    assert engine.run_identity(pretraining_config(regdb)) == "6fae1f8ed03f"
+    for profile, spec in SYNTHETIC_PROFILES.items():  # today's profiles are what the names were made with, plus
+        # the parameters added since, which name only their own dataset's runs (RegDB's tone curve)
+        assert set(dataclasses.asdict(spec)) - set(NAMING_SPECS[profile]) == {"regdb_tone_curve"}
+        assert set(NAMING_SPECS[profile]) <= set(dataclasses.asdict(spec))
 
 
 def test_evaluations_every_n_epochs_are_in_the_history_and_the_log(tmp_path):

@@ -284,3 +284,24 @@ def test_viewpoint_changes_what_is_visible():
     assert (back == G.BACKPACK).sum() > 3 * max(1, (front == G.BACKPACK).sum())
     assert (front == G.PRINT).sum() > 0 and (back == G.PRINT).sum() == 0  # the logo is on the chest
     assert (front == G.FACE).sum() > (back == G.FACE).sum()  # the face
+
+
+def test_regdb_visible_camera_encodes_with_the_srgb_tone_curve():
+    """The tone curve is the sRGB OETF (linear toe, then a 1/2.4 power), monotone, and compresses ratios of light;
+    RegDB's visible camera applies it after its noise, the SYSU-MM01-like cameras store the linear signal."""
+    from vireid_lib.data.synthetic.sensor import tone_curve, visible_sensor
+
+    x = np.linspace(0, 1, 1001, dtype=np.float32)
+    y = tone_curve(x)
+    assert y[0] == 0 and abs(y[-1] - 1) < 1e-6 and (np.diff(y) > 0).all()
+    assert abs(float(tone_curve(np.float32(0.18))) - 0.4614) < 1e-3  # mid-grey: the textbook sRGB value
+    assert abs(float(tone_curve(np.float32(0.002))) - 12.92 * 0.002) < 1e-7  # the linear toe
+    assert float(tone_curve(np.float32(0.4)) / tone_curve(np.float32(0.1))) < 0.4 / 0.1 / 1.7  # ratios compress
+    img = np.full((8, 8, 3), 0.2, np.float32)
+    lin = visible_sensor(img, np.random.default_rng(0), 0.0)
+    enc = visible_sensor(img, np.random.default_rng(0), 0.0, tone=True)
+    assert lin.mean() == 51 and enc.mean() == round(255 * float(tone_curve(np.float32(0.2))))
+    vis, _ = S.regdb_pair(SPEC)
+    assert vis.tone_curve and SPEC.regdb_tone_curve
+    assert not any(S.sysu_camera(SPEC, c).tone_curve for c in range(1, 7))
+    assert S.regdb_pair(dataclasses.replace(SPEC, regdb_tone_curve=False))[0].tone_curve is False

@@ -73,11 +73,15 @@ class SyntheticSpec:
     # illuminator alone (recalibrated on 2026-11-30 with noise_infrared: LOMO's mAP was above its band)
     nir_ambient: float = 0.0
     # RegDB's thermal camera: std of its crop's offset against the visible camera's (parallax and registration
-    # error, constant over a pass; px at 128×64); its native resolution (fraction of the crop size) and optics
-    # blur (px at 128×64) are set from the issue's description of the camera, not calibrated
+    # error, constant over a pass; px at 128×64, calibrated); its native resolution (fraction of the crop size, set
+    # from the issue's description of the camera) and optics blur (σ, px at 128×64; calibrated on 2026-12-01 in
+    # calibration worlds +1…+4 with the tone curve below: benchmarks/calibrate_regdb.py, data/README.md)
     thermal_registration: float = 4.0
     thermal_native: float = 0.6
-    thermal_psf: float = 1.2
+    thermal_psf: float = 1.7
+    # RegDB's visible camera encodes its signal with the sRGB tone curve, as real cameras do (the SYSU-MM01-like
+    # cameras still store the linear signal: data/README.md, *The cameras' tone curve*)
+    regdb_tone_curve: bool = True
     # per-image nuisance factors
     occlusion_prob: float = 0.2
     blur_max: float = 1.0  # max Gaussian sigma in pixels at 128×64
@@ -111,7 +115,7 @@ SYSU_FIELDS = ("seed", "n_train_ids", "n_val_ids", "n_test_ids", "images_per_cam
                "nir_ambient", "height", "width", "occlusion_prob", "blur_max", "noise_visible", "noise_infrared",
                "jpeg_quality")
 REGDB_FIELDS = ("seed", "regdb_ids", "height", "width", "occlusion_prob", "blur_max", "noise_visible",
-                "thermal_registration", "thermal_native", "thermal_psf", "jpeg_quality")
+                "thermal_registration", "thermal_native", "thermal_psf", "regdb_tone_curve", "jpeg_quality")
 
 SYNTHETIC_PROFILES: dict[str, SyntheticSpec] = {
     "smoke": SyntheticSpec(

@@ -36,7 +36,8 @@ class Camera:
     person gets less of the illuminator's light) and ``ambient`` (share of visible light in its signal).
     Thermal: ``native`` resolution (fraction of the crop size), ``psf`` (optics blur, px at 128×64),
     ``registration`` (std of its crop's offset against the visible camera's, px at 128×64) and ``dde`` (the
-    camera's detail enhancement, which rings around warm bodies: halos).
+    camera's detail enhancement, which rings around warm bodies: halos). ``tone_curve``: the visible camera
+    encodes its signal with the sRGB tone curve (RegDB's; :func:`~.sensor.tone_curve`), else stores it linear.
     """
 
     cam: int
@@ -55,6 +56,7 @@ class Camera:
     registration: float
     dde: float
     seed: int  # for the sensor's fixed pattern
+    tone_curve: bool = False
 
 
 def make_camera(seed: int, cam: int, modality: str | None = None, indoor: bool | None = None,
@@ -89,9 +91,12 @@ def make_camera(seed: int, cam: int, modality: str | None = None, indoor: bool |
     )
 
 
-def regdb_cameras(seed: int, registration: float, native: float, psf: float) -> tuple[Camera, Camera]:
-    """RegDB's visible and thermal cameras: one outdoor place (the same scene), two cameras side by side."""
-    vis = make_camera(seed, REGDB_CAM, "visible", indoor=False, elevated=True)
+def regdb_cameras(seed: int, registration: float, native: float, psf: float,
+                  tone_curve: bool = False) -> tuple[Camera, Camera]:
+    """RegDB's visible and thermal cameras: one outdoor place (the same scene), two cameras side by side;
+    ``tone_curve``: the visible camera encodes with the sRGB tone curve."""
+    vis = dataclasses.replace(make_camera(seed, REGDB_CAM, "visible", indoor=False, elevated=True),
+                              tone_curve=tone_curve)
     th = make_camera(seed, REGDB_CAM, "thermal", indoor=False, registration=registration, native=native, psf=psf,
                      elevated=True)
     return vis, th

@@ -62,7 +62,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
         _keep(steps, "scene and illumination", img)
         img = optics_blur(img, defocus(moment, rng) * spec.blur_max * H / 128)
         _keep(steps, "camera and optics", img)
-        out = visible_sensor(img, rng, spec.noise_visible)
+        out = visible_sensor(img, rng, spec.noise_visible, camera.tone_curve)
     elif camera.modality == "nir":
         nir = np.array([s.nir for s in surfaces], np.float32)
         light = np.array([float(s.rgb @ LUMA) for s in surfaces], np.float32)

@@ -1,6 +1,7 @@
 """Stage 5, sensor: how each camera turns light (or heat) into 8-bit pixels, and the file it is stored in.
 
-- Visible (colour CMOS/CCD): exposure and white balance, shot and read noise, 8-bit, JPEG.
+- Visible (colour CMOS/CCD): exposure and white balance, noise, the tone curve (RegDB's camera; see
+  :func:`tone_curve`), 8-bit, JPEG.
 - Near-infrared (monochrome, night mode): automatic gain and offset, noise (higher: less light), one channel
   stored as three equal channels (as in SYSU-MM01), JPEG.
 - Thermal (uncooled microbolometer): little temporal noise (NETD ≈ 50 mK), a fixed pattern (column offsets
@@ -24,11 +25,27 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return (np.clip(img, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
-def visible_sensor(img: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
-    """The noise of a colour sensor; (H, W, 3) radiance in [0, 1] → uint8. One Gaussian level per image (read
-    noise and shot noise lumped together at a typical exposure), the same in dark and bright regions: a
-    simplification, since shot noise grows with the signal (data/README.md)."""
-    return to_uint8(img + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(img.shape, np.float32))
+def tone_curve(img: np.ndarray) -> np.ndarray:
+    """The camera's tone curve (opto-electronic transfer function): linear signal in [0, 1] → code value in
+    [0, 1], the sRGB curve (a linear toe, then a 1/2.4 power with an offset: overall close to a 1/2.2 power,
+    as Rec. 709's).
+
+    Physics: a sensor's signal is proportional to the light, but a camera does not store it so: its image
+    processor encodes it with a power of about 1/2.2 before the 8-bit rounding, for the display's inverse
+    power (and because equal ratios of light then get about equal steps of code). This compresses the
+    contrast of the dark regions against the bright ones: a ratio of light r becomes a ratio of code values of
+    about r^(1/2.2). Applied after the noise, which arises in the linear signal."""
+    x = np.clip(img, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4, dtype=np.float32) - 0.055)
+
+
+def visible_sensor(img: np.ndarray, rng: np.random.Generator, noise: float, tone: bool = False) -> np.ndarray:
+    """The noise of a colour sensor, then (``tone``) the camera's tone curve; (H, W, 3) radiance in [0, 1] →
+    uint8. One Gaussian level per image (read noise and shot noise lumped together at a typical exposure), the
+    same in dark and bright regions: a simplification, since shot noise grows with the signal (data/README.md).
+    Without ``tone`` the linear signal is stored (the SYSU-MM01-like cameras: see data/README.md)."""
+    out = img + noise * float(rng.uniform(0.5, 1.5)) * rng.standard_normal(img.shape, np.float32)
+    return to_uint8(tone_curve(out) if tone else out)
 
 
 def nir_sensor(img: np.ndarray, camera: Camera, rng: np.random.Generator, noise: float) -> np.ndarray:

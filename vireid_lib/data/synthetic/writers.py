@@ -95,7 +95,7 @@ def write_sysu(spec: SyntheticSpec, root: Path, workers: int | None = None) -> i
 def regdb_pair(spec: SyntheticSpec):
     """RegDB's visible and thermal cameras for this spec."""
     return regdb_cameras(spec.seed + REGDB_SEED_OFFSET, spec.thermal_registration, spec.thermal_native,
-                         spec.thermal_psf)
+                         spec.thermal_psf, spec.regdb_tone_curve)
 
 
 def regdb_session(spec: SyntheticSpec, pid: int) -> tuple[str, dict]:
