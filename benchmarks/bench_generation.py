@@ -1,0 +1,148 @@
+"""How long the synthetic data takes to generate, and where the time goes (issue 10: "within about 15 s for the
+cpu profile's datasets").
+
+1. The cpu profile's two datasets (SYSU-MM01 layout, RegDB layout) generated as ``make reproduce`` generates them
+   (all cores, one identity per process at a time), into a temporary folder beside ``data/synthetic/`` (same
+   disk); wall time, time per image, and the ratio to issue 10's goal.
+2. One process against all cores on the same subset of identities, measured in this run: the parallel speed-up,
+   and a check that the files are the same bytes whatever the number of processes.
+3. One process, the same subset: the time per image of each stage of the imaging chain (the functions that
+   ``chain.render`` and the writers call, grouped by the module they come from; the file's JPEG compression
+   apart), and the rest (the chain's own array steps, seeding, file names and writes, RegDB's BMP files).
+
+    .venv/bin/python benchmarks/bench_generation.py [--workers N] [--subset-ids N] [--skip-full]
+
+About 1.5–2 minutes on 2 cores. Nothing is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import datetime
+import functools
+import hashlib
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from vireid_lib.config import SYNTHETIC_PROFILES
+from vireid_lib.data.synthetic import chain, writers
+from vireid_lib.paths import synthetic_dir
+
+GOAL_SECONDS = 15.0  # issue 10: "within about 15 s for the cpu profile's datasets"
+DATASETS = {"sysu": writers.write_sysu, "regdb": writers.write_regdb}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def tree_hash(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def generate(spec, dataset: str, workers: int, scratch: Path, want_hash: bool = False) -> tuple[int, float, str]:
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=".bench-generation-") as tmp:
+        t0 = time.perf_counter()
+        n = DATASETS[dataset](spec, Path(tmp) / dataset, workers=workers)
+        seconds = time.perf_counter() - t0
+        return n, seconds, tree_hash(Path(tmp) / dataset) if want_hash else ""
+
+
+STAGE_MODULES = ("body", "garments", "scene", "camera", "sensor")
+
+
+def instrumented(acc: collections.Counter) -> list[tuple[object, str, object]]:
+    """Wrap the stage functions as ``chain`` and the writers see them; returns what to restore."""
+    patched = []
+    for mod in (chain, writers):
+        for name, f in list(vars(mod).items()):
+            origin = getattr(f, "__module__", "") or ""
+            stage = origin.rsplit(".", 1)[-1]
+            if not callable(f) or isinstance(f, type) or stage not in STAGE_MODULES:
+                continue
+            stage = "JPEG" if name.startswith("jpeg") else stage  # the file's compression (sensor.py)
+
+            @functools.wraps(f)
+            def timed(*a, _f=f, _stage=stage, **k):
+                t = time.perf_counter()
+                try:
+                    return _f(*a, **k)
+                finally:
+                    acc[_stage] += time.perf_counter() - t
+
+            patched.append((mod, name, f))
+            setattr(mod, name, timed)
+    return patched
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
+    ap.add_argument("--subset-ids", type=int, default=70,
+                    help="SYSU-MM01 identities of the subset for parts 2 and 3 (RegDB: the even number ≥ this)")
+    ap.add_argument("--skip-full", action="store_true", help="skip part 1 (the cpu profile's full datasets)")
+    args = ap.parse_args()
+    cpu = SYNTHETIC_PROFILES["cpu"]
+    n_sub = max(8, args.subset_ids)
+    sub = dataclasses.replace(cpu, n_train_ids=n_sub * 4 // 7, n_val_ids=n_sub // 7,
+                              n_test_ids=n_sub - n_sub * 4 // 7 - n_sub // 7, regdb_ids=n_sub + n_sub % 2)
+    scratch = synthetic_dir()
+    scratch.mkdir(parents=True, exist_ok=True)
+    print(f"# synthetic data generation, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+          f"{cpu_name()}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.2f}")
+
+    if not args.skip_full:
+        print(f"\n## 1. the cpu profile's datasets, {args.workers} processes (as `make reproduce` generates them)")
+        total = 0.0
+        for ds in DATASETS:
+            n, s, _ = generate(cpu, ds, args.workers, scratch)
+            total += s
+            print(f"{ds:6s} {n:6d} images  {s:6.1f} s  {1000 * s / n:5.2f} ms per image")
+        print(f"total  {total:.1f} s = {total / GOAL_SECONDS:.1f}x issue 10's goal of about {GOAL_SECONDS:.0f} s")
+
+    print(f"\n## 2. one process against {args.workers}, subset ({sub.n_train_ids + sub.n_val_ids + sub.n_test_ids} "
+          f"SYSU-MM01 ids, {sub.regdb_ids} RegDB ids)")
+    for ds in DATASETS:
+        n, s1, h1 = generate(sub, ds, 1, scratch, want_hash=True)
+        n, sn, hn = generate(sub, ds, args.workers, scratch, want_hash=True)
+        same = "same bytes" if h1 == hn else "DIFFERENT BYTES"
+        print(f"{ds:6s} {n:5d} images  1 process {1000 * s1 / n:5.2f} ms per image, {args.workers} processes "
+              f"{1000 * sn / n:5.2f}: speed-up {s1 / sn:.2f}x; {same} ({h1}, {hn})")
+        if h1 != hn:
+            raise SystemExit(f"{ds}: the files depend on the number of processes: the generator is not deterministic")
+
+    print("\n## 3. one process, the subset: time per image by stage (module of the functions chain.render and "
+          "the writers call)")
+    for ds in DATASETS:
+        acc: collections.Counter = collections.Counter()
+        patched = instrumented(acc)
+        try:
+            n, s, _ = generate(sub, ds, 1, scratch)
+        finally:
+            for mod, name, f in patched:
+                setattr(mod, name, f)
+        rest = s - sum(acc.values())
+        parts = [(k, acc[k]) for k in (*STAGE_MODULES, "JPEG") if acc[k]] + [("rest", rest)]
+        print(f"{ds:6s} {1000 * s / n:5.2f} ms per image: " + ", ".join(
+            f"{k} {1000 * v / n:.2f} ({100 * v / s:.0f} %)" for k, v in parts))
+
+
+if __name__ == "__main__":
+    main()

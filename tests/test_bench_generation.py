@@ -1,0 +1,48 @@
+"""The generation benchmark (``benchmarks/bench_generation.py``, part of ``make bench``): its stage instrumentation
+covers the imaging chain's stages and leaves the library as it found it, and the script runs end to end on a tiny
+subset (its times mean nothing there and are not asserted; the bytes' independence of the process count is)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_generation.py"
+
+
+def test_instrumentation_times_every_stage_and_is_undone(load_benchmark, tmp_path):
+    b = load_benchmark("bench_generation")
+    from vireid_lib.config import SYNTHETIC_PROFILES
+    from vireid_lib.data.synthetic import chain, writers
+
+    before = {m: dict(vars(m)) for m in (chain, writers)}
+    acc = collections.Counter()
+    patched = b.instrumented(acc)
+    try:
+        assert {name for _, name, _ in patched} >= {"rasterise_body", "dress", "scene_layout", "optics_blur",
+                                                    "visible_sensor", "thermal_sensor", "jpeg_bytes"}
+        writers.write_regdb(SYNTHETIC_PROFILES["smoke"], tmp_path / "regdb", workers=1)
+    finally:
+        for mod, name, f in patched:
+            setattr(mod, name, f)
+    # every stage of the chain took time, the file's compression apart from the sensor
+    assert set(acc) == {"body", "garments", "scene", "camera", "sensor", "JPEG"}
+    assert all(v > 0 for v in acc.values())
+    for m in (chain, writers):
+        assert all(vars(m)[k] is v for k, v in before[m].items())
+
+
+def test_the_benchmark_runs_and_finds_the_bytes_independent_of_the_process_count(tmp_path):
+    env = {**os.environ, "VIREID_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(BENCH), "--skip-full", "--subset-ids", "8", "--workers", "2"],
+                         capture_output=True, text=True, env=env, timeout=600, check=True).stdout
+    assert out.count("same bytes") == 2, out
+    for ds in ("sysu", "regdb"):
+        line = next(s for s in out.splitlines() if s.startswith(ds) and "ms per image:" in s)
+        shares = [int(p) for p in re.findall(r"\((\d+) %\)", line)]
+        assert len(shares) == 7 and abs(sum(shares) - 100) <= 4, line  # six stages and the rest, rounded
+    assert not any((tmp_path / "synthetic").iterdir())  # nothing kept
