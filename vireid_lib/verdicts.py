@@ -397,7 +397,8 @@ def write_seed_plan(profile: str, plan: pd.DataFrame, force: bool = False) -> st
                           "--force to replace it (and say why in the commit)")
     data[profile] = {"made": datetime.date.today().isoformat(),
                      "rule": PLAN_RULE.format(max_seeds=plan.attrs.get("max_seeds", stats.MAX_SEEDS)),
-                     "family": f"{plan.attrs.get('family_size')} rank-1 claims, α = {plan.attrs.get('alpha')}",
+                     "family": f"{plan.attrs.get('family_size')} claims (rank-1, and Fig. 5's spread), "
+                               f"α = {plan.attrs.get('alpha')}",
                      "seeds": {r["run"]: int(r["seeds planned"]) for _, r in plan.iterrows()}}
     text = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
     atomic_write_text(SEED_PLAN, text)
