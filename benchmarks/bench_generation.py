@@ -9,10 +9,14 @@ cpu profile's datasets").
 3. One process, the same subset: the time per image of each stage of the imaging chain (the functions that
    ``chain.render`` and the writers call, grouped by the module they come from; the file's JPEG compression
    apart), and the rest (the chain's own array steps, seeding, file names and writes, RegDB's BMP files).
+4. One process, the same subset at 64×32 and at 128×64 (alternated, twice): an image's time split into a part that
+   grows with the pixels and a fixed part (a line through the two sizes). Rendering many images per array
+   operation would remove at most the fixed part (the per-call overhead); the pixels' part, times the cpu profile's
+   image count over part 2's speed-up, is what generation would still take with today's arithmetic.
 
     .venv/bin/python benchmarks/bench_generation.py [--workers N] [--subset-ids N] [--skip-full]
 
-About 1.5–2 minutes on 2 cores. Nothing is kept.
+About 3–4 minutes on 2 cores. Nothing is kept.
 """
 
 from __future__ import annotations
@@ -119,9 +123,11 @@ def main() -> None:
 
     print(f"\n## 2. one process against {args.workers}, subset ({sub.n_train_ids + sub.n_val_ids + sub.n_test_ids} "
           f"SYSU-MM01 ids, {sub.regdb_ids} RegDB ids)")
+    speedup = {}
     for ds in DATASETS:
         n, s1, h1 = generate(sub, ds, 1, scratch, want_hash=True)
         n, sn, hn = generate(sub, ds, args.workers, scratch, want_hash=True)
+        speedup[ds] = s1 / sn
         same = "same bytes" if h1 == hn else "DIFFERENT BYTES"
         print(f"{ds:6s} {n:5d} images  1 process {1000 * s1 / n:5.2f} ms per image, {args.workers} processes "
               f"{1000 * sn / n:5.2f}: speed-up {s1 / sn:.2f}x; {same} ({h1}, {hn})")
@@ -142,6 +148,33 @@ def main() -> None:
         parts = [(k, acc[k]) for k in (*STAGE_MODULES, "JPEG") if acc[k]] + [("rest", rest)]
         print(f"{ds:6s} {1000 * s / n:5.2f} ms per image: " + ", ".join(
             f"{k} {1000 * v / n:.2f} ({100 * v / s:.0f} %)" for k, v in parts))
+
+    print("\n## 4. one process, the subset at two image sizes: the part of an image's time that grows with its pixels")
+    sizes = ((64, 32), (128, 64))
+    floor = 0.0
+    for ds in DATASETS:
+        ms = {hw: [] for hw in sizes}
+        for _ in range(2):
+            for h, w in sizes:
+                n, s, _ = generate(dataclasses.replace(sub, height=h, width=w), ds, 1, scratch)
+                ms[(h, w)].append(1000 * s / n)
+        (small, big) = (sum(ms[hw]) / len(ms[hw]) for hw in sizes)
+        px_small, px_big = (h * w for h, w in sizes)
+        per_px = (big - small) / (px_big - px_small)
+        pixels, fixed = per_px * px_big, big - per_px * px_big
+        n_cpu = 20 * cpu.regdb_ids if ds == "regdb" else writers_images_sysu(cpu)
+        seconds = n_cpu * pixels / 1000 / speedup[ds]
+        floor += seconds
+        print(f"{ds:6s} 64×32 {small:5.2f} ms, 128×64 {big:5.2f} ms per image (means of 2): at 128×64 the pixels' part "
+              f"{pixels:.2f} ms, the fixed part {fixed:.2f} ms; the pixels' part alone for the cpu profile's {n_cpu} "
+              f"images at part 2's speed-up {speedup[ds]:.2f}x: {seconds:.1f} s")
+    print(f"both   {floor:.1f} s for the pixels' part alone (no fixed cost per image at all) = "
+          f"{floor / GOAL_SECONDS:.1f}x the goal of about {GOAL_SECONDS:.0f} s")
+
+
+def writers_images_sysu(spec) -> int:
+    """The SYSU-MM01 layout's image count for this spec, from its plan (nothing rendered)."""
+    return sum(sum(cams.values()) for cams in writers.sysu_plan(spec)["counts"].values())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The generation benchmark (``benchmarks/bench_generation.py``, part of ``make bench``): its stage instrumentation
 covers the imaging chain's stages and leaves the library as it found it, and the script runs end to end on a tiny
-subset (its times mean nothing there and are not asserted; the bytes' independence of the process count is)."""
+subset (its times mean nothing there and are not asserted; the bytes' independence of the process count and the
+report's parts are)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,7 @@ def test_the_benchmark_runs_and_finds_the_bytes_independent_of_the_process_count
         line = next(s for s in out.splitlines() if s.startswith(ds) and "ms per image:" in s)
         shares = [int(p) for p in re.findall(r"\((\d+) %\)", line)]
         assert len(shares) == 7 and abs(sum(shares) - 100) <= 4, line  # six stages and the rest, rounded
+    # part 4: the pixels' part of the time, for both datasets, summed into one bound
+    assert sum(line.startswith(("sysu", "regdb")) and "the pixels' part" in line for line in out.splitlines()) == 2
+    assert re.search(r"^both +\d+\.\d s for the pixels' part alone", out, re.M), out
     assert not any((tmp_path / "synthetic").iterdir())  # nothing kept
