@@ -42,8 +42,9 @@ site: venv
 
 # A notebook run here writes its figures and tables to the git-ignored results/scratch/<profile>/ (it says so):
 # only `make reproduce` writes the study's results/. The variables unset are the runner's, never a learner's.
+# The repository is the server's root (the notebooks' links to course/glossary.md open); it opens on notebooks/.
 lab: venv
-	env -u VIREID_STUDY_RUN -u VIREID_BATCH_RUN -u MPLBACKEND .venv/bin/jupyter lab --ServerApp.root_dir=notebooks $(ARGS)
+	env -u VIREID_STUDY_RUN -u VIREID_BATCH_RUN -u MPLBACKEND .venv/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ARGS)
 
 # Tracked files under results/ back to the last commit, except results/runs/ (finished runs are kept, committed
 # or not); the scratch outputs of runs by hand removed.

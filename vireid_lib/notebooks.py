@@ -52,6 +52,9 @@ from .paths import (
 )
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+COURSE_DIR = REPO_ROOT / "course"  # the course's own pages (glossary, bibliography) the notebooks link to
+#: a Markdown link into ``course/``, however many folders up: ``](../course/`` in ``notebooks/``
+COURSE_LINK = re.compile(r"\]\((?:\.\./)+course/")
 STUDY_PROFILE = "cpu"  # the profile of the committed study under results/
 # Parameters that change how a run goes, not what it shows: the runner may set them and still write results/
 # (budget_minutes: how long notebooks 05/06 train pending grid runs; workers: how many at once).
@@ -350,6 +353,21 @@ def scrub(path: Path) -> None:
         path.write_text(stable, encoding="utf-8")
 
 
+def relink_course(path: Path, folder: Path) -> None:
+    """Point the executed copy's links to the course's pages (``../course/glossary.md#…`` in ``notebooks/``) at
+    ``course/`` from ``folder``, where the copy lands (``results/notebooks/``: ``../../course/…``), so that they
+    work there too, on a forge and in JupyterLab. The website's staging points them at its own pages. A folder
+    outside the repository (``VIREID_RESULTS_DIR`` elsewhere) keeps the source's links: no machine's path in a file."""
+    folder = Path(folder).resolve()
+    if not folder.is_relative_to(REPO_ROOT):
+        return
+    rel = Path(os.path.relpath(COURSE_DIR, folder)).as_posix()
+    text = path.read_text(encoding="utf-8")
+    new = COURSE_LINK.sub(f"]({rel}/", text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+
+
 def coalesce_streams(nb) -> bool:
     """Merge each cell's consecutive outputs of one stream (stdout, stderr) into one: the kernel sends printed text
     in chunks whose boundaries depend on timing (one line may arrive as one output or as two). Returns whether
@@ -437,6 +455,7 @@ def run_notebook(spec: NotebookSpec, profile: str, out_dir: Path | None = None, 
                     f"{e.ename}: {e.evalue}\n  the executed notebook up to the error is at {failed}"
                 ) from None
             scrub(tmp)
+            relink_course(tmp, final.parent)
     finally:
         _set_env(env_before)
     with contextlib.suppress(FileNotFoundError):

@@ -90,9 +90,12 @@ def figure_index(figures: Path) -> dict[str, str]:
 
 def prepare_notebook(nb, figures: dict[str, str]):
     """A copy of the executed notebook ``nb`` (nbformat) as the website shows it: the injected-parameters cell
-    removed, ``solution`` cells collapsed, displayed figures that are saved ones shown from ``../figures/``."""
+    removed, ``solution`` cells collapsed, displayed figures that are saved ones shown from ``../figures/``, links to
+    the course's pages (``../../course/glossary.md#…`` in ``results/notebooks/``) made links to the site's."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"\]\((?:\.\./)+course/", "](../", cell.source)
         tags = list(cell.get("metadata", {}).get("tags", []))
         if INJECTED_TAG in tags:
             tags.append("remove-cell")

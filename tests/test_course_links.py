@@ -1,0 +1,59 @@
+"""The notebooks' links to the course's own pages (glossary, bibliography under ``course/``) resolve wherever the
+notebook is read: the source in ``notebooks/`` (JupyterLab, whose root is the repository, and a forge), its executed
+copy in ``results/notebooks/`` (a forge), and its page on the website (``results/site/``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from vireid_lib import notebooks as NB
+from vireid_lib import site as S
+from vireid_lib.paths import REPO_ROOT
+
+LINK = re.compile(r"\]\(((?:\.\./)+course/[^)#\s]+)(?:#([^)\s]+))?\)")
+
+
+def _links(text: str) -> list[tuple[str, str | None]]:
+    return [(m.group(1), m.group(2)) for m in LINK.finditer(text)]
+
+
+def _targets(page: Path) -> set[str]:
+    return set(re.findall(r"^\s*\(([\w-]+)\)=\s*$", page.read_text(encoding="utf-8"), re.M))
+
+
+def test_every_source_link_to_the_course_resolves_with_its_anchor():
+    found = 0
+    for path in sorted(NB.NOTEBOOK_DIR.glob("*.ipynb")):
+        nb = nbformat.read(path, 4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "](../glossary.md" not in text and "](../bibliography.md" not in text, path.name  # the site's old form
+        for target, anchor in _links(text):
+            page = (path.parent / target).resolve()
+            assert page.is_file(), (path.name, target)
+            assert anchor is None or anchor in _targets(page), (path.name, target, anchor)
+            found += 1
+    assert found >= 20  # the glossary and bibliography links of notebooks 01-04, 08, 09
+
+
+def test_the_executed_copy_links_from_where_it_lands(tmp_path):
+    src = NB.NOTEBOOK_DIR / "04_training.ipynb"
+    copy = tmp_path / "copy.ipynb"
+    copy.write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    for folder in (REPO_ROOT / "results" / "notebooks", REPO_ROOT / "results" / "scratch" / "cpu" / "notebooks"):
+        NB.relink_course(copy, folder)
+        links = _links(copy.read_text(encoding="utf-8"))
+        assert links and all((folder / target).resolve().is_file() for target, _ in links), links
+    NB.relink_course(copy, NB.NOTEBOOK_DIR)  # back where it came from: the source's own links again
+    assert copy.read_text(encoding="utf-8") == src.read_text(encoding="utf-8")
+    NB.relink_course(copy, tmp_path / "elsewhere")  # outside the repository: no machine's path written into it
+    assert copy.read_text(encoding="utf-8") == src.read_text(encoding="utf-8")
+
+
+def test_the_website_points_them_at_its_own_pages():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "[CMC](../../course/glossary.md#gl-cmc) and [AGW](../../course/bibliography.md#bib-agw)")])
+    page = S.prepare_notebook(nb, {})
+    assert page.cells[0].source == "[CMC](../glossary.md#gl-cmc) and [AGW](../bibliography.md#bib-agw)"
