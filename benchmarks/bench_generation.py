@@ -26,38 +26,19 @@ import collections
 import dataclasses
 import datetime
 import functools
-import hashlib
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 from vireid_lib.config import SYNTHETIC_PROFILES
 from vireid_lib.data.synthetic import chain, writers
+from vireid_lib.engine import cpu_name
+from vireid_lib.fingerprint import tree_hash
 from vireid_lib.paths import synthetic_dir
 
 GOAL_SECONDS = 15.0  # issue 10: "within about 15 s for the cpu profile's datasets"
 DATASETS = {"sysu": writers.write_sysu, "regdb": writers.write_regdb}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def tree_hash(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(root).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def generate(spec, dataset: str, workers: int, scratch: Path, want_hash: bool = False) -> tuple[int, float, str]:

@@ -446,21 +446,28 @@ def generator_fingerprint(dataset: str = "sysu") -> str:
         cache = _DiskCache("generator", src)
         hit = cache.get(dataset)
         if hit is None:
-            h = hashlib.sha256()
             with tempfile.TemporaryDirectory(prefix="vireid-fingerprint-") as tmp:
                 root = Path(tmp) / dataset
                 writers[dataset](SYNTHETIC_PROFILES["smoke"], root, workers=1)
-                for p in sorted(root.rglob("*")):
-                    if p.is_file():
-                        h.update(p.relative_to(root).as_posix().encode())
-                        h.update(p.read_bytes())
-            hit = h.hexdigest()[:16]
+                hit = tree_hash(root)
             cache.put(dataset, hit)
         if study_run():
             record = _read_record(record_path)  # another worker may have added the other dataset meanwhile
             record.setdefault(src, {})[dataset] = hit
             atomic_write_json(record_path, record)
     return hit
+
+
+
+def tree_hash(root: Path) -> str:
+    """16 hex digits of SHA-256 over every file under ``root``: its path relative to ``root``, then its bytes, in
+    sorted path order (the generator's fingerprint; the generation benchmark's same-bytes check)."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _read_record(path: Path) -> dict:

@@ -50,11 +50,9 @@ from .paths import (
     shown,
     study_run,
 )
+from .site import COURSE_LINK, SOURCE_DIR
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-COURSE_DIR = REPO_ROOT / "course"  # the course's own pages (glossary, bibliography) the notebooks link to
-#: a Markdown link into ``course/``, however many folders up: ``](../course/`` in ``notebooks/``
-COURSE_LINK = re.compile(r"\]\((?:\.\./)+course/")
 STUDY_PROFILE = "cpu"  # the profile of the committed study under results/
 # Parameters that change how a run goes, not what it shows: the runner may set them and still write results/
 # (budget_minutes: how long notebooks 05/06 train pending grid runs; workers: how many at once).
@@ -361,7 +359,7 @@ def relink_course(path: Path, folder: Path) -> None:
     folder = Path(folder).resolve()
     if not folder.is_relative_to(REPO_ROOT):
         return
-    rel = Path(os.path.relpath(COURSE_DIR, folder)).as_posix()
+    rel = Path(os.path.relpath(SOURCE_DIR, folder)).as_posix()
     text = path.read_text(encoding="utf-8")
     new = COURSE_LINK.sub(f"]({rel}/", text)
     if new != text:

@@ -47,6 +47,9 @@ from .errors import VireidError
 from .paths import REPO_ROOT, results_dir, shown
 
 SOURCE_DIR = REPO_ROOT / "course"  # conf.py, the course's own pages, _static/
+#: a Markdown link into ``course/``, however many folders up (``](../course/`` in ``notebooks/``, ``](../../course/``
+#: in ``results/notebooks/``): the notebooks' links to the glossary and the bibliography
+COURSE_LINK = re.compile(r"\]\((?:\.\./)+course/")
 SOLUTION_TAG = "solution"  # on a cell: hidden on the website until "Show solution" is clicked
 INJECTED_TAG = "injected-parameters"  # papermill's cell of parameters: removed from the pages
 SITE_DIR_NAME = "site"
@@ -95,7 +98,7 @@ def prepare_notebook(nb, figures: dict[str, str]):
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = re.sub(r"\]\((?:\.\./)+course/", "](../", cell.source)
+            cell.source = COURSE_LINK.sub("](../", cell.source)
         tags = list(cell.get("metadata", {}).get("tags", []))
         if INJECTED_TAG in tags:
             tags.append("remove-cell")
