@@ -20,8 +20,28 @@ def _links(text: str) -> list[tuple[str, str | None]]:
     return [(m.group(1), m.group(2)) for m in LINK.finditer(text)]
 
 
+def _slug(heading: str) -> str:
+    """A heading's anchor as a forge (GitHub) and the website (MyST's heading anchors) both make it."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
 def _targets(page: Path) -> set[str]:
-    return set(re.findall(r"^\s*\(([\w-]+)\)=\s*$", page.read_text(encoding="utf-8"), re.M))
+    """The anchors a link into ``page`` may name: its MyST targets ``(name)=`` (the website's; the bibliography's)
+    and its headings' anchors (the glossary's terms: they work on a forge too)."""
+    text = page.read_text(encoding="utf-8")
+    return (set(re.findall(r"^\s*\(([\w-]+)\)=\s*$", text, re.M))
+            | {_slug(h) for h in re.findall(r"^#{1,3} (.+)$", text, re.M)})
+
+
+def test_the_glossary_reads_on_a_forge():
+    """Its terms are headings (a forge renders them and jumps to their anchors), not a MyST directive, which a forge
+    shows as a code block; every anchor is unique."""
+    text = (REPO_ROOT / "course" / "glossary.md").read_text(encoding="utf-8")
+    assert "```{" not in text and "{doc}" not in text and not re.search(r"^\s*\([\w-]+\)=", text, re.M)
+    terms = re.findall(r"^## (.+)$", text, re.M)
+    assert len(terms) >= 30 and len({_slug(t) for t in terms}) == len(terms)
+    assert {"cmc", "camera-rule", "label-smoothing-lsr", "global-fusion-and-joint-branches"} <= _targets(
+        REPO_ROOT / "course" / "glossary.md")
 
 
 def test_every_source_link_to_the_course_resolves_with_its_anchor():
@@ -54,6 +74,6 @@ def test_the_executed_copy_links_from_where_it_lands(tmp_path):
 
 def test_the_website_points_them_at_its_own_pages():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "[CMC](../../course/glossary.md#gl-cmc) and [AGW](../../course/bibliography.md#bib-agw)")])
+        "[CMC](../../course/glossary.md#cmc) and [AGW](../../course/bibliography.md#bib-agw)")])
     page = S.prepare_notebook(nb, {})
-    assert page.cells[0].source == "[CMC](../glossary.md#gl-cmc) and [AGW](../bibliography.md#bib-agw)"
+    assert page.cells[0].source == "[CMC](../glossary.md#cmc) and [AGW](../bibliography.md#bib-agw)"

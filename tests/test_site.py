@@ -85,7 +85,8 @@ def _notebook(spec, root: Path, first: bool) -> None:
         "display_data", data={"text/html": wide.style.set_uuid("t0").to_html(), "text/plain": "<Styler>"})])
     long_line = c.new_code_cell("x = " + " + ".join(f"value_{i}" for i in range(40)), execution_count=5,
                                 outputs=[c.new_output("stream", name="stdout", text="epoch 1: loss 4.1\n" * 3)])
-    cells = [c.new_markdown_cell(f"# {spec.name[:2]} · {spec.title}\n\nA tiny notebook of the course."), params,
+    cells = [c.new_markdown_cell(f"# {spec.name[:2]} · {spec.title}\n\nA tiny notebook of the course: "
+                                 "[CMC](../course/glossary.md#cmc), [AGW](../course/bibliography.md#bib-agw)."), params,
              injected, c.new_markdown_cell(EQUATIONS), plot, table, long_line,
              c.new_markdown_cell("## Exercises\n\n1. Change $\\theta_2$ and look at the curve.")]
     if first:
@@ -193,6 +194,10 @@ def test_every_page_loads_with_its_links_images_and_maths_resolved(site, chrome)
         assert not outside, f"{page.name} links outside the site: {outside}"
         missing = sorted({r for r in local if not Path(unquote(urlsplit(r).path)).exists()})
         assert not missing, f"{page.name}: broken links {missing}"
+        for r in local:  # a link to a place on a page (a glossary term) finds it there
+            target, anchor = urlsplit(r), unquote(urlsplit(r).fragment)
+            if anchor and target.path.endswith(".html"):
+                assert f'id="{anchor}"' in Path(unquote(target.path)).read_text(encoding="utf-8"), (page.name, r)
         broken = chrome.execute_script(
             "return Array.from(document.images).filter(i => !(i.naturalWidth > 0)).map(i => i.src);")
         assert not broken, f"{page.name}: images that did not load {broken}"
