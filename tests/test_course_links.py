@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from vireid_lib import notebooks as NB
 from vireid_lib import site as S
@@ -26,22 +27,24 @@ def _slug(heading: str) -> str:
 
 
 def _targets(page: Path) -> set[str]:
-    """The anchors a link into ``page`` may name: its MyST targets ``(name)=`` (the website's; the bibliography's)
-    and its headings' anchors (the glossary's terms: they work on a forge too)."""
+    """The anchors a link into ``page`` may name: its MyST targets ``(name)=`` (the website's only) and its headings'
+    anchors (the glossary's terms, the bibliography's entries: a forge makes them too)."""
     text = page.read_text(encoding="utf-8")
     return (set(re.findall(r"^\s*\(([\w-]+)\)=\s*$", text, re.M))
             | {_slug(h) for h in re.findall(r"^#{1,3} (.+)$", text, re.M)})
 
 
-def test_the_glossary_reads_on_a_forge():
-    """Its terms are headings (a forge renders them and jumps to their anchors), not a MyST directive, which a forge
-    shows as a code block; every anchor is unique."""
-    text = (REPO_ROOT / "course" / "glossary.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page, level, least, some", [
+    ("glossary.md", "## ", 30, {"cmc", "camera-rule", "label-smoothing-lsr", "global-fusion-and-joint-branches"}),
+    ("bibliography.md", "### ", 15, {"agw", "caj", "bot", "sysu-mm01", "lin-and-wang-2024-the-paper"})])
+def test_the_glossary_and_the_bibliography_read_on_a_forge(page, level, least, some):
+    """Their entries are headings (a forge renders them and jumps to their anchors), not MyST's glossary directive
+    (a forge shows it as a code block) nor MyST targets (shown as text, no anchor); every anchor is unique."""
+    text = (REPO_ROOT / "course" / page).read_text(encoding="utf-8")
     assert "```{" not in text and "{doc}" not in text and not re.search(r"^\s*\([\w-]+\)=", text, re.M)
-    terms = re.findall(r"^## (.+)$", text, re.M)
-    assert len(terms) >= 30 and len({_slug(t) for t in terms}) == len(terms)
-    assert {"cmc", "camera-rule", "label-smoothing-lsr", "global-fusion-and-joint-branches"} <= _targets(
-        REPO_ROOT / "course" / "glossary.md")
+    entries = re.findall(rf"^{level}(.+)$", text, re.M)
+    assert len(entries) >= least and len({_slug(t) for t in entries}) == len(entries)
+    assert some <= _targets(REPO_ROOT / "course" / page)
 
 
 def test_every_source_link_to_the_course_resolves_with_its_anchor():
@@ -74,6 +77,6 @@ def test_the_executed_copy_links_from_where_it_lands(tmp_path):
 
 def test_the_website_points_them_at_its_own_pages():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-        "[CMC](../../course/glossary.md#cmc) and [AGW](../../course/bibliography.md#bib-agw)")])
+        "[CMC](../../course/glossary.md#cmc) and [AGW](../../course/bibliography.md#agw)")])
     page = S.prepare_notebook(nb, {})
-    assert page.cells[0].source == "[CMC](../glossary.md#cmc) and [AGW](../bibliography.md#bib-agw)"
+    assert page.cells[0].source == "[CMC](../glossary.md#cmc) and [AGW](../bibliography.md#agw)"

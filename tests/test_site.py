@@ -86,7 +86,7 @@ def _notebook(spec, root: Path, first: bool) -> None:
     long_line = c.new_code_cell("x = " + " + ".join(f"value_{i}" for i in range(40)), execution_count=5,
                                 outputs=[c.new_output("stream", name="stdout", text="epoch 1: loss 4.1\n" * 3)])
     cells = [c.new_markdown_cell(f"# {spec.name[:2]} · {spec.title}\n\nA tiny notebook of the course: "
-                                 "[CMC](../course/glossary.md#cmc), [AGW](../course/bibliography.md#bib-agw)."), params,
+                                 "[CMC](../course/glossary.md#cmc), [AGW](../course/bibliography.md#agw)."), params,
              injected, c.new_markdown_cell(EQUATIONS), plot, table, long_line,
              c.new_markdown_cell("## Exercises\n\n1. Change $\\theta_2$ and look at the curve.")]
     if first:
