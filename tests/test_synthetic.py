@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from vireid_lib.config import SyntheticSpec
@@ -305,3 +306,18 @@ def test_regdb_visible_camera_encodes_with_the_srgb_tone_curve():
     assert vis.tone_curve and SPEC.regdb_tone_curve
     assert not any(S.sysu_camera(SPEC, c).tone_curve for c in range(1, 7))
     assert S.regdb_pair(dataclasses.replace(SPEC, regdb_tone_curve=False))[0].tone_curve is False
+
+
+def test_lookup_gathers_what_fancy_indexing_gathers():
+    """The chain's table lookups (``scene.lookup``, np.take) give the very values of ``table[labels]``, for per-label
+    colour tables (N, 3) and scalar tables (N,) over int8 label maps: the speed-up changed no image's bytes."""
+    from vireid_lib.data.synthetic.scene import lookup
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 20, (128, 64)).astype(np.int8)
+    for table in (rng.random((20, 3), dtype=np.float32), rng.random(20, dtype=np.float32), np.arange(20) % 3 == 0):
+        out = lookup(table, labels)
+        assert out.dtype == table.dtype and out.shape == labels.shape + table.shape[1:]
+        assert np.array_equal(out, table[labels])
+    with pytest.raises(IndexError):  # a label outside the table fails as loudly as with fancy indexing
+        lookup(np.zeros(3, np.float32), labels)

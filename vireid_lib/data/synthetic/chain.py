@@ -15,6 +15,7 @@ from .scene import (
     LUMA,
     Moment,
     draw_moment,
+    lookup,
     mirror_below_feet,
     nir_person,
     occluder_mask,
@@ -54,7 +55,7 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
     if steps is not None:
         steps["body"], steps["garments"] = bm.part.copy(), lab.copy()
     if camera.modality == "visible":
-        bg = np.stack([s.rgb for s in surfaces])[idx] * (1 + tex)[..., None]
+        bg = lookup(np.stack([s.rgb for s in surfaces]), idx) * (1 + tex)[..., None]
         img = np.where(person[..., None], visible_person(ident, bm, lab, fold), bg)
         if occ is not None:
             img[occ] = moment.occluder[2].rgb
@@ -66,7 +67,8 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
     elif camera.modality == "nir":
         nir = np.array([s.nir for s in surfaces], np.float32)
         light = np.array([float(s.rgb @ LUMA) for s in surfaces], np.float32)
-        bg = ((1 - camera.ambient) * nir[idx] * camera.scene_light + camera.ambient * light[idx]) * (1 + tex)
+        bg = ((1 - camera.ambient) * lookup(nir, idx) * camera.scene_light
+              + camera.ambient * lookup(light, idx)) * (1 + tex)
         img = np.where(person, nir_person(ident, bm, lab, fold, camera.ambient), bg)
         if occ is not None:
             s = moment.occluder[2]
