@@ -54,12 +54,13 @@ def render(ident: Identity, camera: Camera, rng: np.random.Generator, spec, mome
     tex = texture(rng, h, w)
     if steps is not None:
         steps["body"], steps["garments"] = bm.part.copy(), lab.copy()
-    if camera.modality == "visible":
-        bg = lookup(np.stack([s.rgb for s in surfaces]), idx) * (1 + tex)[..., None]
-        img = np.where(person[..., None], visible_person(ident, bm, lab, fold), bg)
+    if camera.modality == "visible":  # colour planes first (3, h, w): a map times a plane runs over whole planes
+        bg = lookup(np.stack([s.rgb for s in surfaces], axis=1), idx, axis=1) * (1 + tex)
+        img = np.where(person, visible_person(ident, bm, lab, fold), bg)
         if occ is not None:
-            img[occ] = moment.occluder[2].rgb
-        img = img * camera.cast * (camera.brightness * moment.exposure)
+            img[:, occ] = moment.occluder[2].rgb[:, None]
+        img = img * camera.cast[:, None, None] * (camera.brightness * moment.exposure)
+        img = np.ascontiguousarray(img.transpose(1, 2, 0))  # (h, w, 3) again, for the optics and the sensor
         _keep(steps, "scene and illumination", img)
         img = optics_blur(img, defocus(moment, rng) * spec.blur_max * H / 128)
         _keep(steps, "camera and optics", img)

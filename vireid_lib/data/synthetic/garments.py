@@ -261,88 +261,88 @@ def print_mask(outfit: Outfit, x: np.ndarray, y: np.ndarray, view: str) -> np.nd
 
 
 def dress(ident: Identity, pose: Pose, bm: BodyMap, sk: Skeleton) -> np.ndarray:
-    """Surface labels (H, W) of the dressed person: what each pixel shows (skin, a garment, an item)."""
+    """Surface labels (H, W) of the dressed person: what each pixel shows (skin, a garment, an item). A region is
+    drawn from conditions on x (1, W) and y (H, 1), which broadcast to the frame only when combined."""
     b, o = ident.body, ident.outfit
     x, y, part = bm.x, bm.y, bm.part
     H, W = part.shape
-    xx, yy = np.broadcast_to(x, (H, W)), np.broadcast_to(y, (H, W))
     lab = np.zeros((H, W), np.int8)
     side, facing = sk.side, sk.facing
     # trunk and limbs
     lab[part == TORSO] = UPPER
-    lab[(part == TORSO) & (yy > sk.waist)] = LOWER  # the trousers' waistband under the shirt's hem
+    lab[(part == TORSO) & (y > sk.waist)] = LOWER  # the trousers' waistband under the shirt's hem
     sleeve = max(o.sleeve, 0.85) if o.jacket is not None else o.sleeve
     arm = part == ARM
     lab[arm] = np.where(bm.along[arm] <= sleeve, UPPER, ARM_SKIN)
     leg = part == LEG
     cover = b.hip_y if o.lower_kind == "skirt" else o.lower_end
-    lab[leg] = np.where(yy[leg] <= cover, LOWER, LEG_SKIN)
+    lab[leg] = np.where(np.broadcast_to(y, (H, W))[leg] <= cover, LOWER, LEG_SKIN)
     lab[part == FOOT] = SHOES
     if o.lower_kind == "skirt":
         frac = np.clip((y - b.hip_y) / (o.lower_end - b.hip_y), 0, 1)
-        lab[(yy >= sk.waist) & (yy <= o.lower_end) & (np.abs(x) <= sk.half_hip + 0.05 * b.build * frac)] = LOWER
+        lab[(y >= sk.waist) & (y <= o.lower_end) & (np.abs(x) <= sk.half_hip + 0.05 * b.build * frac)] = LOWER
     upper = lab == UPPER
     # print, other-fabric panel, open jacket (a second layer: the shirt shows only down the front)
     lab[upper & print_mask(o, x, y, pose.view)] = PRINT
     if o.panel_kind == "block":
-        lab[upper & (yy > 0.15 + (sk.waist - 0.15) * 0.55)] = PANEL
+        lab[upper & (y > 0.15 + (sk.waist - 0.15) * 0.55)] = PANEL
     elif o.panel_kind == "sleeves":
         lab[upper & (part == ARM)] = PANEL
     if o.jacket is not None:
         opening = 0.25 * sk.half_sh + 0.03
         jacket = upper | (lab == PRINT) | (lab == PANEL)
         if pose.view == "front":
-            jacket &= np.abs(xx) > opening
+            jacket &= np.abs(x) > opening
         lab[jacket] = JACKET
         if pose.view == "front":  # the zip's teeth along both front edges
-            lab[(part == TORSO) & (np.abs(np.abs(xx) - opening) < 0.006) & (yy <= sk.waist)] = METAL
+            lab[(part == TORSO) & (np.abs(np.abs(x) - opening) < 0.006) & (y <= sk.waist)] = METAL
     if o.belt_buckle and pose.view == "front":
-        lab[(np.abs(xx) < 0.018) & (np.abs(yy - sk.waist - 0.012) < 0.012) & (part == TORSO)] = METAL
+        lab[(np.abs(x) < 0.018) & (np.abs(y - sk.waist - 0.012) < 0.012) & (part == TORSO)] = METAL
     if o.reflective == "jacket" and o.jacket is not None:
-        lab[(lab == JACKET) & (np.abs(yy - 0.3) < 0.012)] = REFLECTIVE
+        lab[(lab == JACKET) & (np.abs(y - 0.3) < 0.012)] = REFLECTIVE
     if o.reflective == "trousers":
-        lab[(lab == LOWER) & (part == LEG) & (np.abs(yy - (o.lower_end - 0.06)) < 0.01)] = REFLECTIVE
+        lab[(lab == LOWER) & (part == LEG) & (np.abs(y - (o.lower_end - 0.06)) < 0.01)] = REFLECTIVE
     # backpack: seen from the back, sticking out from the side, straps from the front
     if o.backpack is not None:
         bs = o.backpack_size
         top, bottom = 0.18, 0.18 + 0.24 * bs
         if pose.view == "back":
-            region = (np.abs(xx) <= 0.085 * b.build * bs) & (yy >= top) & (yy <= bottom)
+            region = (np.abs(x) <= 0.085 * b.build * bs) & (y >= top) & (y <= bottom)
             lab[region] = BACKPACK
             if o.reflective == "backpack":
-                lab[region & (np.abs(yy - (top + bottom) / 2) < 0.01)] = REFLECTIVE
+                lab[region & (np.abs(y - (top + bottom) / 2) < 0.01)] = REFLECTIVE
         elif side:
             bx = -facing * (sk.half_sh + 0.03 * bs)
-            lab[(np.abs(xx - bx) <= 0.045 * bs) & (yy >= top) & (yy <= bottom)] = BACKPACK
+            lab[(np.abs(x - bx) <= 0.045 * bs) & (y >= top) & (y <= bottom)] = BACKPACK
         else:
             for sgn in (-1, 1):
-                lab[(np.abs(xx - sgn * 0.06 * b.build) <= 0.012) & (yy >= 0.15) & (yy <= 0.36)] = BACKPACK
+                lab[(np.abs(x - sgn * 0.06 * b.build) <= 0.012) & (y >= 0.15) & (y <= 0.36)] = BACKPACK
     # bag on a shoulder strap, at the hip on its side
     if o.bag is not None and not (side and o.bag_side != facing):
         s_ = o.bag_size
         bx = (o.bag_side * (sk.half_hip + 0.05 * b.build * s_)) if not side else facing * 0.02
-        lab[(np.abs(xx - bx) <= 0.05 * s_) & (np.abs(yy - b.hip_y) <= 0.06 * s_)] = BAG
+        lab[(np.abs(x - bx) <= 0.05 * s_) & (np.abs(y - b.hip_y) <= 0.06 * s_)] = BAG
         m, _, _ = capsule(x, y, (-o.bag_side * sk.half_sh * 0.7, 0.16), (bx, b.hip_y - 0.05 * s_), 0.008)
         lab[m] = BAG
     # head: face (front), hair (back), both from the side; long hair falls over the back; hat; glasses
     head = part == HEAD
     (hx, hy) = sk.head_c
     lab[head] = FACE if pose.view != "back" else HAIR
-    hair_top = head & (yy < (0.045 if pose.view == "front" else 0.08 if side else 1.0) * b.head)
+    hair_top = head & (y < (0.045 if pose.view == "front" else 0.08 if side else 1.0) * b.head)
     if side:
-        hair_top |= head & ((xx - hx) * facing < -0.01) & (yy < hy + 0.02)
+        hair_top |= head & ((x - hx) * facing < -0.01) & (y < hy + 0.02)
     lab[hair_top] = HAIR
     if b.hair_length > 0.05 and pose.view != "front":
-        falls = (np.abs(xx + (0.02 * facing if side else 0)) <= 0.05) & (yy > 0.07) & (yy < 0.07 + b.hair_length)
+        falls = (np.abs(x + (0.02 * facing if side else 0)) <= 0.05) & (y > 0.07) & (y < 0.07 + b.hair_length)
         lab[falls & np.isin(lab, (UPPER, PRINT, PANEL, JACKET, BG, FACE, ARM_SKIN))] = HAIR
     if o.hat is not None:
-        lab[(np.abs(xx - hx) <= 0.068 * b.head) & (yy >= 0.04 - o.hat_height) & (yy <= 0.04)] = HAT
+        lab[(np.abs(x - hx) <= 0.068 * b.head) & (y >= 0.04 - o.hat_height) & (y <= 0.04)] = HAT
     if o.glasses and pose.view != "back":
-        eyes = head & (np.abs(yy - hy + 0.005 * b.head) < 0.009 * b.head) & (lab == FACE)
+        eyes = head & (np.abs(y - hy + 0.005 * b.head) < 0.009 * b.head) & (lab == FACE)
         if side:
-            eyes &= (xx - hx) * facing > 0.0
+            eyes &= (x - hx) * facing > 0.0
         else:
-            eyes &= np.abs(xx - hx) > 0.006
+            eyes &= np.abs(x - hx) > 0.006
         lab[eyes] = GLASSES
     return lab
 

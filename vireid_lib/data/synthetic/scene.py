@@ -199,10 +199,11 @@ def texture(rng: np.random.Generator, H: int, W: int, amp: float = 0.04) -> np.n
         2 * np.pi * (rng.uniform(0.5, 2) * v + rng.uniform(0, 1)))
 
 
-def lookup(table: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``table[index]``: each pixel's row of a per-label (or per-surface) table. ``np.take`` gathers the very same
+def lookup(table: np.ndarray, index: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``table[index]``: each pixel's row of a per-label (or per-surface) table (``axis=1``: of a table whose rows
+    are its columns, so that a colour table gives colour planes first, (3, H, W)). ``np.take`` gathers the very same
     values as fancy indexing, several times faster for these small tables and int8 maps."""
-    return np.take(table, index, axis=0)
+    return np.take(table, index, axis=axis)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -230,13 +231,14 @@ def visible_shading(bm: BodyMap, lab: np.ndarray, fold: np.ndarray, H: int) -> n
 
 
 def visible_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray) -> np.ndarray:
-    """Visible light leaving the person (H, W, 3): colour × ambient shading, and a glint on glossy materials."""
+    """Visible light leaving the person, colour planes first (3, H, W): colour × ambient shading, and a glint on
+    glossy materials."""
     t = _tables(ident)
     shade = visible_shading(bm, lab, fold, lab.shape[0])
-    img = lookup(t["rgb"], lab) * shade[..., None]
+    img = lookup(t["rgb"].T, lab, axis=1) * shade
     c2 = 1 - bm.nx * bm.nx
     c6 = c2 * c2 * c2
-    return img + (0.6 * lookup(t["gloss"], lab) * c6 * c6 * (bm.y < 0.5))[..., None]
+    return img + 0.6 * lookup(t["gloss"], lab) * c6 * c6 * (bm.y < 0.5)
 
 
 def nir_person(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray, ambient: float) -> np.ndarray:
@@ -270,7 +272,7 @@ def contact(ident: Identity, bm: BodyMap, lab: np.ndarray, fold: np.ndarray) -> 
     only the hips."""
     o, b = ident.outfit, ident.body
     t = _tables(ident)
-    y = np.broadcast_to(bm.y, lab.shape)
+    y = bm.y  # (H, 1): each condition on it broadcasts to the frame when combined with a label map
     loose = lookup(t["loose"], lab)
     rests = (y < 0.22) | ((lab == LOWER) & (y < b.hip_y + 0.1))
     c = 1.0 - loose * np.where(rests, 0.25, 0.85)
