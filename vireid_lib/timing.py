@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,20 +16,29 @@ from . import transforms as T
 
 def seconds_per_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall-clock seconds of ``fn()`` over ``repeats`` runs, after ``warmup`` runs."""
+    return alternating_seconds([fn], repeats, warmup)[0]
+
+
+def alternating_seconds(fns: Sequence[Callable[[], object]], repeats: int = 5, warmup: int = 1) -> list[float]:
+    """Median wall-clock seconds of each of ``fns``, run in turn (a, b, a, b, …) ``repeats`` times after ``warmup``
+    rounds, so that each meets the same load: timed one block after the other on a shared 2-core machine (a second
+    notebook, say), two functions can meet different loads, and their ratio then moves from run to run."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for spent, fn in zip(times, fns, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - t0)
+    return [statistics.median(spent) for spent in times]
 
 
 def augmentation_cost(visible: np.ndarray, infrared: np.ndarray, repeats: int = 5) -> pd.DataFrame:
     """Cost per image of the training augmentation: batched tensor ops (:func:`transforms.train_transform`)
     against the per-image PIL pipeline (:func:`transforms.pil_train_transform`), from uint8 arrays to
-    normalised tensors, on the same images in the same process."""
+    normalised tensors, on the same images in the same process, the two timed in turn (:func:`alternating_seconds`)."""
     from PIL import Image
 
     n = len(visible) + len(infrared)
@@ -47,8 +56,7 @@ def augmentation_cost(visible: np.ndarray, infrared: np.ndarray, repeats: int = 
             out += [T.pil_train_transform(Image.fromarray(a), rng, "infrared", aug) for a in infrared]
             torch.stack(out)
 
-        b = seconds_per_call(batched, repeats) / n
-        p = seconds_per_call(per_image, repeats) / n
+        b, p = (seconds / n for seconds in alternating_seconds([batched, per_image], repeats))
         rows.append({"augmentation": label, "batched µs/image": 1e6 * b, "per-image PIL µs/image": 1e6 * p,
                      "speed-up (PIL / batched)": p / b})
     return pd.DataFrame(rows)
