@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from myst_parser.slugs import github_slugify
 
 from vireid_lib import notebooks as NB
 from vireid_lib import site as S
@@ -22,8 +23,9 @@ def _links(text: str) -> list[tuple[str, str | None]]:
 
 
 def _slug(heading: str) -> str:
-    """A heading's anchor as a forge (GitHub) and the website (MyST's heading anchors) both make it."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+    """A heading's anchor as the website makes it (MyST's heading anchors, ``myst_heading_anchors`` in
+    course/conf.py), which follows a forge's (GitHub's) rule."""
+    return github_slugify(heading)
 
 
 def _targets(page: Path) -> set[str]:
@@ -31,7 +33,7 @@ def _targets(page: Path) -> set[str]:
     anchors (the glossary's terms, the bibliography's entries: a forge makes them too)."""
     text = page.read_text(encoding="utf-8")
     return (set(re.findall(r"^\s*\(([\w-]+)\)=\s*$", text, re.M))
-            | {_slug(h) for h in re.findall(r"^#{1,3} (.+)$", text, re.M)})
+            | {_slug(h) for h in re.findall(r"^#{1,3} (.+)$", text, re.M)})  # myst_heading_anchors = 3
 
 
 @pytest.mark.parametrize("page, level, least, some", [
@@ -43,7 +45,8 @@ def test_the_glossary_and_the_bibliography_read_on_a_forge(page, level, least, s
     text = (REPO_ROOT / "course" / page).read_text(encoding="utf-8")
     assert "```{" not in text and "{doc}" not in text and not re.search(r"^\s*\([\w-]+\)=", text, re.M)
     entries = re.findall(rf"^{level}(.+)$", text, re.M)
-    assert len(entries) >= least and len({_slug(t) for t in entries}) == len(entries)
+    headings = re.findall(r"^#{1,6} (.+)$", text, re.M)  # an entry's anchor is unique among all the page's headings
+    assert len(entries) >= least and len({_slug(t) for t in headings}) == len(headings)
     assert some <= _targets(REPO_ROOT / "course" / page)
 
 

@@ -63,7 +63,7 @@ def claims(root: Path | None = None) -> pd.DataFrame:
             o = ours.iloc[0]
             rows.append({"claim (paper)": _headline_claim(table, protocol),  # the row as the table wrote it
                          "this study": f"rank-1 {o['R1']:.2f} / mAP {o['mAP']:.2f}, {o['source'].split(';')[0]}; "
-                                       f"chance {o['chance R1']:.1f}",
+                                       f"chance {o['chance R1']:.2f}",
                          "verdict": "not comparable (other data, model, budget)"
                          if "NOT comparable" in str(o["source"]) else "measured on the real data"})
     v = _read("verdicts", root)

@@ -20,15 +20,17 @@ def seconds_per_call(fn: Callable[[], object], repeats: int = 5, warmup: int = 1
 
 
 def alternating_seconds(fns: Sequence[Callable[[], object]], repeats: int = 5, warmup: int = 1) -> list[float]:
-    """Median wall-clock seconds of each of ``fns``, run in turn (a, b, a, b, …) ``repeats`` times after ``warmup``
-    rounds, so that each meets the same load: timed one block after the other on a shared 2-core machine (a second
-    notebook, say), two functions can meet different loads, and their ratio then moves from run to run."""
+    """Median wall-clock seconds of each of ``fns``, run in turn ``repeats`` times after ``warmup`` rounds, so that
+    each meets the same load: timed one block after the other on a shared 2-core machine (a second notebook, say),
+    two functions can meet different loads, and their ratio then moves from run to run. Every other round runs them
+    in reverse order (a, b, b, a, a, b, …), so that none always runs first."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for spent, fn in zip(times, fns, strict=True):
+    for r in range(repeats):
+        order = list(zip(times, fns, strict=True))
+        for spent, fn in order[::-1] if r % 2 else order:
             t0 = time.perf_counter()
             fn()
             spent.append(time.perf_counter() - t0)
