@@ -83,3 +83,26 @@ def test_the_website_points_them_at_its_own_pages():
         "[CMC](../../course/glossary.md#cmc) and [AGW](../../course/bibliography.md#agw)")])
     page = S.prepare_notebook(nb, {})
     assert page.cells[0].source == "[CMC](../glossary.md#cmc) and [AGW](../bibliography.md#agw)"
+
+
+def test_the_course_pages_links_resolve_on_a_forge_and_on_the_site(tmp_path):
+    """Every relative link of the course's own pages (not the site's home page, index.md, which is made of Sphinx
+    directives) opens a file of the repository from ``course/``; staged for the site, the report link is its page."""
+    pages = sorted(p for p in (REPO_ROOT / "course").glob("*.md") if p.name != "index.md")
+    found = 0
+    for page in pages:
+        for target, anchor in re.findall(r"\]\((?!https?:|#|mailto:)([^)#\s]+)(?:#([^)\s]+))?\)",
+                                         page.read_text(encoding="utf-8")):
+            linked = (page.parent / target).resolve()
+            assert linked.is_file(), (page.name, target)
+            assert not anchor or anchor in _targets(linked), (page.name, target, anchor)
+            found += 1
+    assert found >= 4 and "{doc}" not in "".join(p.read_text(encoding="utf-8") for p in pages)
+    (tmp_path / "results" / "notebooks").mkdir(parents=True)
+    src = NB.NOTEBOOK_DIR / "01_data_exploration.ipynb"
+    (tmp_path / "results" / "notebooks" / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    spec = next(s for s in NB.NOTEBOOKS if s.name == "01_data_exploration")
+    S.stage([spec], tmp_path / "results", tmp_path / "site")
+    staged = (tmp_path / "site" / "prerequisites.md").read_text(encoding="utf-8")
+    assert S.REPORT_LINK in (REPO_ROOT / "course" / "prerequisites.md").read_text(encoding="utf-8")
+    assert S.REPORT_LINK not in staged and "](report.md)" in staged and (tmp_path / "site" / "report.md").is_file()

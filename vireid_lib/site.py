@@ -50,6 +50,8 @@ SOURCE_DIR = REPO_ROOT / "course"  # conf.py, the course's own pages, _static/
 #: a Markdown link into ``course/``, however many folders up (``](../course/`` in ``notebooks/``, ``](../../course/``
 #: in ``results/notebooks/``): the notebooks' links to the glossary and the bibliography
 COURSE_LINK = re.compile(r"\]\((?:\.\./)+course/")
+#: the course pages' link to the report as a forge and JupyterLab open it (``course/`` → ``results/README.md``)
+REPORT_LINK = "](../results/README.md)"
 SOLUTION_TAG = "solution"  # on a cell: hidden on the website until "Show solution" is clicked
 INJECTED_TAG = "injected-parameters"  # papermill's cell of parameters: removed from the pages
 SITE_DIR_NAME = "site"
@@ -143,6 +145,10 @@ def stage(specs: Sequence, root: Path, dest: Path) -> list[str]:
     import nbformat
 
     shutil.copytree(SOURCE_DIR, dest, ignore=shutil.ignore_patterns("_build", "__pycache__", ".ipynb_checkpoints"))
+    for page in dest.glob("*.md"):  # the course's link to the report (results/README.md) is the site's report page
+        text = page.read_text(encoding="utf-8")
+        if REPORT_LINK in text:
+            page.write_text(text.replace(REPORT_LINK, "](report.md)"), encoding="utf-8")
     for sub in ("figures", "tables"):
         if (root / sub).is_dir():
             shutil.copytree(root / sub, dest / sub, ignore=shutil.ignore_patterns(".*", "*.pdf"))
