@@ -458,7 +458,6 @@ def generator_fingerprint(dataset: str = "sysu") -> str:
     return hit
 
 
-
 def tree_hash(root: Path) -> str:
     """16 hex digits of SHA-256 over every file under ``root``: its path relative to ``root``, then its bytes, in
     sorted path order (the generator's fingerprint; the generation benchmark's same-bytes check)."""
