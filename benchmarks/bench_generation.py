@@ -7,8 +7,9 @@ cpu profile's datasets").
 2. One process against all cores on the same subset of identities, measured in this run: the parallel speed-up,
    and a check that the files are the same bytes whatever the number of processes.
 3. One process, the same subset: the time per image of each stage of the imaging chain (the functions that
-   ``chain.render`` and the writers call, grouped by the module they come from; the file's JPEG compression
-   apart), and the rest (the chain's own array steps, seeding, file names and writes, RegDB's BMP files).
+   ``chain.render`` and the writers call, grouped by the module they come from; the files apart: their JPEG
+   compression and their writing, RegDB's BMP files included), and the rest (the chain's own array steps, seeding,
+   file names, folders).
 4. One process, the same subset at 64×32 and at 128×64 (alternated, twice): an image's time split into a part that
    grows with the pixels and a fixed part (a line through the two sizes). Rendering many images per array
    operation would remove at most the fixed part (the per-call overhead); the pixels' part, times the cpu profile's
@@ -61,7 +62,7 @@ def instrumented(acc: collections.Counter) -> list[tuple[object, str, object]]:
             stage = origin.rsplit(".", 1)[-1]
             if not callable(f) or isinstance(f, type) or stage not in STAGE_MODULES:
                 continue
-            stage = "JPEG" if name.startswith("jpeg") else stage  # the file's compression (sensor.py)
+            stage = "file" if name.startswith("jpeg") else stage  # compression and writing (sensor.py)
 
             @functools.wraps(f)
             def timed(*a, _f=f, _stage=stage, **k):
@@ -126,7 +127,7 @@ def main() -> None:
             for mod, name, f in patched:
                 setattr(mod, name, f)
         rest = s - sum(acc.values())
-        parts = [(k, acc[k]) for k in (*STAGE_MODULES, "JPEG") if acc[k]] + [("rest", rest)]
+        parts = [(k, acc[k]) for k in (*STAGE_MODULES, "file") if acc[k]] + [("rest", rest)]
         print(f"{ds:6s} {1000 * s / n:5.2f} ms per image: " + ", ".join(
             f"{k} {1000 * v / n:.2f} ({100 * v / s:.0f} %)" for k, v in parts))
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -58,9 +59,16 @@ def nir_sensor(img: np.ndarray, camera: Camera, rng: np.random.Generator, noise:
 
 def fixed_pattern(camera: Camera, h: int, w: int) -> np.ndarray:
     """The microbolometer's fixed-pattern offsets (°C): per-column readout offsets and per-pixel offsets, the
-    same in every frame of this camera."""
-    rng = np.random.default_rng([camera.seed, 77, h, w])
-    return (rng.normal(0, 0.15, (1, w)) + rng.normal(0, 0.05, (h, w))).astype(np.float32)
+    same in every frame of this camera (drawn once per process; read-only)."""
+    return _fixed_pattern(camera.seed, h, w)
+
+
+@lru_cache(maxsize=16)
+def _fixed_pattern(seed: int, h: int, w: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, 77, h, w])
+    out = (rng.normal(0, 0.15, (1, w)) + rng.normal(0, 0.05, (h, w))).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def thermal_sensor(T: np.ndarray, camera: Camera, rng: np.random.Generator) -> np.ndarray:
@@ -85,6 +93,21 @@ def jpeg_bytes(img: np.ndarray, quality: int) -> bytes:
     return buf.getvalue()
 
 
+def jpeg_file(img: np.ndarray, quality: int, path) -> None:
+    """Store ``img`` as a JPEG file (SYSU-MM01): the bytes of :func:`jpeg_bytes`, encoded straight into the file."""
+    Image.fromarray(img).save(path, format="JPEG", quality=int(quality))
+
+
+def _decoded(img: np.ndarray, quality: int) -> Image.Image:
+    return Image.open(io.BytesIO(jpeg_bytes(img, quality))).convert("RGB")
+
+
 def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     """The camera's (or recorder's) JPEG compression, decoded again (RegDB stores decoded frames as BMP)."""
-    return np.asarray(Image.open(io.BytesIO(jpeg_bytes(img, quality))).convert("RGB"))
+    return np.asarray(_decoded(img, quality))
+
+
+def jpeg_then_bmp(img: np.ndarray, quality: int, path) -> None:
+    """Store ``img`` as RegDB does: the camera's JPEG compression, decoded and written as a BMP file (the pixels
+    of :func:`jpeg_roundtrip`, without the trip through an array)."""
+    _decoded(img, quality).save(path, format="BMP")

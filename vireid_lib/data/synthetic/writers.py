@@ -14,10 +14,10 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ...config import SyntheticSpec
 from .body import Pose, draw_pose
@@ -25,7 +25,7 @@ from .camera import INFRARED_CAMS, VISIBLE_CAMS, make_camera, regdb_cameras
 from .chain import render
 from .garments import make_identity
 from .scene import draw_moment
-from .sensor import jpeg_bytes, jpeg_roundtrip
+from .sensor import jpeg_file, jpeg_then_bmp
 
 REGDB_VIEWS = ("front", "back")
 REGDB_SEED_OFFSET = 7919  # RegDB's people are not SYSU-MM01's
@@ -58,7 +58,9 @@ def sysu_plan(spec: SyntheticSpec) -> dict:
     return {"train": train, "val": val, "test": test, "counts": counts}
 
 
+@lru_cache(maxsize=64)
 def sysu_camera(spec: SyntheticSpec, cam: int):
+    """Camera ``cam`` of the SYSU-MM01-like world (made once per process: every identity it films shares it)."""
     return make_camera(spec.seed, cam, ambient_scale=spec.nir_ambient)
 
 
@@ -74,7 +76,7 @@ def _render_sysu_identity(args: tuple) -> int:
             rng = np.random.default_rng([spec.seed, 5, pid, cam, n])
             img = render(ident, camera, rng, spec)
             q = int(rng.integers(spec.jpeg_quality[0], spec.jpeg_quality[1] + 1))
-            (folder / f"{n:04d}.jpg").write_bytes(jpeg_bytes(img, q))
+            jpeg_file(img, q, folder / f"{n:04d}.jpg")
             n_written += 1
     return n_written
 
@@ -92,8 +94,9 @@ def write_sysu(spec: SyntheticSpec, root: Path, workers: int | None = None) -> i
     return sum(_map(_render_sysu_identity, jobs, workers))
 
 
+@lru_cache(maxsize=16)
 def regdb_pair(spec: SyntheticSpec):
-    """RegDB's visible and thermal cameras for this spec."""
+    """RegDB's visible and thermal cameras for this spec (made once per process)."""
     return regdb_cameras(spec.seed + REGDB_SEED_OFFSET, spec.thermal_registration, spec.thermal_native,
                          spec.thermal_psf, spec.regdb_tone_curve)
 
@@ -142,15 +145,16 @@ def _render_regdb_identity(args: tuple) -> list[tuple[str, str]]:
     ident = make_identity(spec.seed + REGDB_SEED_OFFSET, pid)
     vis_cam, th_cam = regdb_pair(spec)
     out = []
+    for folder in ("Visible", "Thermal"):
+        (Path(root) / folder / str(pid)).mkdir(parents=True, exist_ok=True)
     for k, moment in enumerate(regdb_moments(spec, pid, ident, vis_cam), 1):
         q_rng = np.random.default_rng([spec.seed, 10, pid, k])
         names = []
         for j, (cam, tag, folder) in enumerate(((vis_cam, "v", "Visible"), (th_cam, "t", "Thermal"))):
             img = render(ident, cam, np.random.default_rng([spec.seed, 7, pid, k, j]), spec, moment=moment)
-            img = jpeg_roundtrip(img, int(q_rng.integers(spec.jpeg_quality[0], spec.jpeg_quality[1] + 1)))
+            q = int(q_rng.integers(spec.jpeg_quality[0], spec.jpeg_quality[1] + 1))
             rel = f"{folder}/{pid}/{ident.body.gender}_{moment.pose.view}_{tag}_{serial0 + k:05d}_{k}.bmp"
-            (Path(root) / rel).parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(img).save(Path(root) / rel, format="BMP")
+            jpeg_then_bmp(img, q, os.path.join(root, rel))
             names.append(rel)
         out.append((names[0], names[1]))
     return out
