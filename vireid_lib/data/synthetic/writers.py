@@ -14,7 +14,6 @@ import dataclasses
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -58,18 +57,17 @@ def sysu_plan(spec: SyntheticSpec) -> dict:
     return {"train": train, "val": val, "test": test, "counts": counts}
 
 
-@lru_cache(maxsize=64)
 def sysu_camera(spec: SyntheticSpec, cam: int):
-    """Camera ``cam`` of the SYSU-MM01-like world (made once per process: every identity it films shares it)."""
+    """Camera ``cam`` of the SYSU-MM01-like world."""
     return make_camera(spec.seed, cam, ambient_scale=spec.nir_ambient)
 
 
 def _render_sysu_identity(args: tuple) -> int:
-    spec, pid, cams, root = args
+    spec, pid, cams, cameras, root = args
     ident = make_identity(spec.seed, pid)
     n_written = 0
     for cam, count in cams.items():
-        camera = sysu_camera(spec, cam)
+        camera = cameras[cam]
         folder = Path(root) / f"cam{cam}" / f"{pid:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         for n in range(1, count + 1):
@@ -90,13 +88,13 @@ def write_sysu(spec: SyntheticSpec, root: Path, workers: int | None = None) -> i
     (root / "exp").mkdir()
     for split in ("train", "val", "test"):
         (root / "exp" / f"{split}_id.txt").write_text(",".join(str(p) for p in plan[split]) + "\n")
-    jobs = [(spec, pid, cams, str(root)) for pid, cams in plan["counts"].items()]
+    cameras = {c: sysu_camera(spec, c) for c in range(1, 7)}  # made once, shared by every identity they film
+    jobs = [(spec, pid, cams, cameras, str(root)) for pid, cams in plan["counts"].items()]
     return sum(_map(_render_sysu_identity, jobs, workers))
 
 
-@lru_cache(maxsize=16)
 def regdb_pair(spec: SyntheticSpec):
-    """RegDB's visible and thermal cameras for this spec (made once per process)."""
+    """RegDB's visible and thermal cameras for this spec."""
     return regdb_cameras(spec.seed + REGDB_SEED_OFFSET, spec.thermal_registration, spec.thermal_native,
                          spec.thermal_psf, spec.regdb_tone_curve)
 
@@ -141,9 +139,8 @@ def regdb_moments(spec: SyntheticSpec, pid: int, ident, vis_cam) -> list:
 
 
 def _render_regdb_identity(args: tuple) -> list[tuple[str, str]]:
-    spec, pid, serial0, root = args
+    spec, pid, serial0, (vis_cam, th_cam), root = args
     ident = make_identity(spec.seed + REGDB_SEED_OFFSET, pid)
-    vis_cam, th_cam = regdb_pair(spec)
     out = []
     for folder in ("Visible", "Thermal"):
         (Path(root) / folder / str(pid)).mkdir(parents=True, exist_ok=True)
@@ -164,7 +161,8 @@ def write_regdb(spec: SyntheticSpec, root: Path, workers: int | None = None) -> 
     """Write a RegDB-layout dataset under ``root`` (which must not exist yet). Returns the image count."""
     root.mkdir(parents=True)
     pids = list(range(1, spec.regdb_ids + 1))
-    jobs = [(spec, pid, (pid - 1) * 10, str(root)) for pid in pids]
+    pair = regdb_pair(spec)  # made once, shared by every identity
+    jobs = [(spec, pid, (pid - 1) * 10, pair, str(root)) for pid in pids]
     pairs = dict(zip(pids, _map(_render_regdb_identity, jobs, workers), strict=True))
     (root / "idx").mkdir()
     half = spec.regdb_ids // 2
