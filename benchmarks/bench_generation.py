@@ -14,10 +14,18 @@ cpu profile's datasets").
    grows with the pixels and a fixed part (a line through the two sizes). Rendering many images per array
    operation would remove at most the fixed part (the per-call overhead); the pixels' part, times the cpu profile's
    image count over part 2's speed-up, is what generation would still take with today's arithmetic.
+5. Would batching keep the bytes? Element-wise arithmetic (+, −, ×, ÷, comparisons) is exact IEEE arithmetic, the same
+   whatever the arrays' layout; numpy's transcendental functions (sine, cosine, exponential, powers, square root)
+   run vectorised kernels whose results could depend on where an element falls in a vector. For each function the
+   chain uses, in float32 and float64, this machine's results on slices at several offsets and lengths, strided and
+   transposed views and one-element arrays are compared bit for bit with the whole array's ("arrays"), and so are
+   its results on numpy scalars ("scalars": numpy's scalar arithmetic is a separate implementation), so that a
+   batched rewrite knows which steps it may move between arrays of any shape, and which it may not turn from scalar
+   into array arithmetic.
 
     .venv/bin/python benchmarks/bench_generation.py [--workers N] [--subset-ids N] [--skip-full]
 
-About 3–4 minutes on 2 cores. Nothing is kept.
+About 1–4 minutes on 2 cores by machine. Nothing is kept.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ import os
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from vireid_lib.config import SYNTHETIC_PROFILES
 from vireid_lib.data.synthetic import chain, writers
@@ -152,6 +162,43 @@ def main() -> None:
               f"images at part 2's speed-up {speedup[ds]:.2f}x: {seconds:.1f} s")
     print(f"both   {floor:.1f} s for the pixels' part alone (no fixed cost per image at all) = "
           f"{floor / GOAL_SECONDS:.1f}x the goal of about {GOAL_SECONDS:.0f} s")
+
+    print("\n## 5. numpy's transcendental functions on this machine: the same bits whatever the layout (arrays), and "
+          "on numpy scalars?")
+    for dtype in (np.float32, np.float64):
+        found = {name: layout_invariant(fn, dtype) for name, fn in TRANSCENDENTALS.items()}
+        print(f"{np.dtype(dtype).name:8s} " + ", ".join(
+            f"{k} {'same' if arrays else 'DIFFERENT'}/{'same' if scalars else 'DIFFERENT'}"
+            for k, (arrays, scalars) in found.items()) + "  (arrays/scalars)")
+
+
+#: the element-wise functions of numpy that the imaging chain calls (``x ** 4`` and ``x ** 12`` are np.power)
+TRANSCENDENTALS = {
+    "sin": np.sin, "cos": np.cos, "exp": np.exp, "sqrt": lambda x: np.sqrt(np.abs(x)),
+    "power 1/2.4": lambda x: np.power(np.abs(x), 1 / 2.4, dtype=x.dtype), "power 4": lambda x: x**4,
+    "power 12": lambda x: x**12, "hypot": lambda x: np.hypot(x, 0.5),
+}
+
+
+def layout_invariant(fn, dtype, n: int = 100_003) -> tuple[bool, bool]:
+    """Whether ``fn`` gives the very bits for every element of an array (length ``n``, normal × 3) however it is laid
+    out: slices at several offsets and lengths (vector tails), every third element (strided), a transposed view and
+    one-element arrays, each against the result for the whole contiguous array; and whether it gives them for numpy
+    scalars (every 997th element). Returns (arrays, scalars)."""
+    a = (np.random.default_rng(0).standard_normal(n) * 3).astype(dtype)
+    full = fn(a)
+
+    def same(x, y) -> bool:
+        x, y = np.asarray(x), np.asarray(y)
+        return x.dtype == y.dtype and x.shape == y.shape and np.ascontiguousarray(x).tobytes() == np.ascontiguousarray(
+            y).tobytes()
+
+    m = n - n % 3
+    checks = [same(fn(a[i:j]), full[i:j]) for i, j in ((0, 1), (1, 8), (3, 17), (5, 1000), (0, 64), (13, 8205), (7, m))]
+    checks.append(same(fn(a[::3]), full[::3]))
+    checks.append(same(fn(a[:m].reshape(3, -1).T), full[:m].reshape(3, -1).T))
+    checks += [same(fn(a[k : k + 1]), full[k : k + 1]) for k in range(0, n, 997)]
+    return all(checks), all(same(fn(a[k]), full[k]) for k in range(0, n, 997))
 
 
 def writers_images_sysu(spec) -> int:

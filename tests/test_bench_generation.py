@@ -49,4 +49,22 @@ def test_the_benchmark_runs_and_finds_the_bytes_independent_of_the_process_count
     # part 4: the pixels' part of the time, for both datasets, summed into one bound
     assert sum(line.startswith(("sysu", "regdb")) and "the pixels' part" in line for line in out.splitlines()) == 2
     assert re.search(r"^both +\d+\.\d s for the pixels' part alone", out, re.M), out
+    # part 5: a verdict, arrays and scalars, for every transcendental function the chain uses, in both precisions
+    for dtype in ("float32", "float64"):
+        line = next(s for s in out.splitlines() if s.startswith(dtype))
+        found = re.findall(r"(?:^|, )([a-z0-9 /.]+?) (same|DIFFERENT)/(same|DIFFERENT)", line.removeprefix(dtype))
+        assert [name.strip() for name, *_ in found] == ["sin", "cos", "exp", "sqrt", "power 1/2.4", "power 4",
+                                                       "power 12", "hypot"], line
     assert not any((tmp_path / "synthetic").iterdir())  # nothing kept
+
+
+def test_the_layout_check_tells_a_layout_dependent_function_apart(load_benchmark):
+    """Part 5's check: element-wise multiplication is the same whatever the layout; a function whose result depends
+    on the array's length is caught for arrays; numpy's scalar arithmetic is judged on its own."""
+    import numpy as np
+
+    b = load_benchmark("bench_generation")
+    assert b.layout_invariant(lambda x: x * np.float32(3), np.float32) == (True, True)
+    arrays, _ = b.layout_invariant(lambda x: x + np.asarray(x).size, np.float64)
+    assert not arrays
+    assert b.layout_invariant(lambda x: x if np.ndim(x) else x + 1, np.float32) == (True, False)
