@@ -15,17 +15,18 @@ cpu profile's datasets").
    operation would remove at most the fixed part (the per-call overhead); the pixels' part, times the cpu profile's
    image count over part 2's speed-up, is what generation would still take with today's arithmetic.
 5. Would batching keep the bytes? Element-wise arithmetic (+, −, ×, ÷, comparisons) is exact IEEE arithmetic, the same
-   whatever the arrays' layout; numpy's transcendental functions (sine, cosine, exponential, powers, square root)
-   run vectorised kernels whose results could depend on where an element falls in a vector. For each function the
-   chain uses, in float32 and float64, this machine's results on slices at several offsets and lengths, strided and
-   transposed views and one-element arrays are compared bit for bit with the whole array's ("arrays"), and so are
-   its results on numpy scalars ("scalars": numpy's scalar arithmetic is a separate implementation), so that a
-   batched rewrite knows which steps it may move between arrays of any shape, and which it may not turn from scalar
-   into array arithmetic.
+   whatever the arrays' layout; numpy's transcendental functions (sine, cosine, exponential, powers, square root,
+   hypot) run vectorised kernels whose results could depend on where an element falls in a vector. For each of these
+   numpy element-wise functions that the chain calls, in float32 and float64, on inputs normal × 3 (|x| up to about
+   15), this machine's results on slices (seven, at six offsets), every third element, a transposed view and
+   one-element arrays are compared bit for bit with the whole array's ("arrays"), and so are its results on numpy
+   scalars ("scalars": numpy's scalar arithmetic is a separate implementation). The chain's other steps (OpenCV's
+   blur and resize, np.percentile, matrix products) are not checked here.
 
     .venv/bin/python benchmarks/bench_generation.py [--workers N] [--subset-ids N] [--skip-full]
 
-About 1–4 minutes on 2 cores by machine. Nothing is kept.
+About a minute on the faster machine of ``benchmarks/measured/generation.txt`` (run 9, timed), 3–4 on the slower
+one. Nothing is kept.
 """
 
 from __future__ import annotations
@@ -181,10 +182,10 @@ TRANSCENDENTALS = {
 
 
 def layout_invariant(fn, dtype, n: int = 100_003) -> tuple[bool, bool]:
-    """Whether ``fn`` gives the very bits for every element of an array (length ``n``, normal × 3) however it is laid
-    out: slices at several offsets and lengths (vector tails), every third element (strided), a transposed view and
-    one-element arrays, each against the result for the whole contiguous array; and whether it gives them for numpy
-    scalars (every 997th element). Returns (arrays, scalars)."""
+    """Whether ``fn`` gives the very bits for every element of an array (length ``n``, normal × 3) in each of these
+    layouts: slices at several offsets and lengths (vector tails), every third element (strided), a transposed view
+    and one-element arrays, each against the result for the whole contiguous array; and whether it gives them for
+    numpy scalars (every 997th element). Returns (arrays, scalars)."""
     a = (np.random.default_rng(0).standard_normal(n) * 3).astype(dtype)
     full = fn(a)
 

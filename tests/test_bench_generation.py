@@ -25,7 +25,8 @@ def test_instrumentation_times_every_stage_and_is_undone(load_benchmark, tmp_pat
     patched = b.instrumented(acc)
     try:
         assert {name for _, name, _ in patched} >= {"rasterise_body", "dress", "scene_layout", "optics_blur",
-                                                    "visible_sensor", "thermal_sensor", "jpeg_then_bmp"}
+                                                    "visible_sensor", "thermal_sensor", "jpeg_file",
+                                                    "jpeg_then_bmp"}
         writers.write_regdb(SYNTHETIC_PROFILES["smoke"], tmp_path / "regdb", workers=1)
     finally:
         for mod, name, f in patched:
@@ -68,3 +69,6 @@ def test_the_layout_check_tells_a_layout_dependent_function_apart(load_benchmark
     arrays, _ = b.layout_invariant(lambda x: x + np.asarray(x).size, np.float64)
     assert not arrays
     assert b.layout_invariant(lambda x: x if np.ndim(x) else x + 1, np.float32) == (True, False)
+    # a result that depends on the memory layout alone (contiguous or not) is caught by the strided and transposed views
+    arrays, _ = b.layout_invariant(lambda x: x + (0 if np.ndim(x) == 0 or x.flags.c_contiguous else 1), np.float32)
+    assert not arrays

@@ -327,7 +327,7 @@ def test_the_files_and_the_fixed_pattern_are_what_they_were(tmp_path):
     """The writers' shortcuts keep every byte: SYSU-MM01's JPEG encoded straight into its file is ``jpeg_bytes``;
     RegDB's frame decoded straight into its BMP file is the BMP of ``jpeg_roundtrip``'s pixels; the thermal fixed
     pattern, drawn once per process, is the one drawn afresh and cannot be altered; the capsules' clipping gives
-    ``np.clip``'s values."""
+    ``np.clip``'s values, bit for bit but for the sign of a zero at a bound of 0 (−0.0 there becomes +0.0)."""
     from vireid_lib.data.synthetic import body, sensor, writers
 
     rng = np.random.default_rng(3)
@@ -346,7 +346,10 @@ def test_the_files_and_the_fixed_pattern_are_what_they_were(tmp_path):
     with pytest.raises(ValueError):  # read-only: a frame cannot alter the camera's pattern for the next one
         pattern += 1
 
-    x = (rng.standard_normal(10_000) * 2).astype(np.float32)
+    edges = [0.0, -0.0, 0.7, -1.0, 1.0, 1e-30, -1e-30]
+    x = np.concatenate([rng.standard_normal(10_000) * 2, edges]).astype(np.float32)
     for lo, hi in ((0.0, 0.7), (-1, 1)):
-        out = body._clip(x, lo, hi)
-        assert out.dtype == np.float32 and np.array_equal(out, np.clip(x, lo, hi))
+        out, ref = body._clip(x, lo, hi), np.clip(x, lo, hi)
+        assert out.dtype == np.float32 and np.array_equal(out, ref)  # the same values (== takes −0.0 for +0.0)
+        bits = out.view(np.int32) != ref.view(np.int32)  # and the same bits, but for −0.0 at a bound of 0
+        assert not bits.any() if lo != 0.0 else (np.all(x[bits] == 0) and not np.signbit(out[bits]).any())

@@ -123,7 +123,9 @@ def capsule(x: np.ndarray, y: np.ndarray, p0: tuple[float, float], p1: tuple[flo
 
 
 def _clip(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """``np.clip``'s values without its dispatch (a third of a small capsule's time)."""
+    """``np.clip`` without its Python-level dispatch (its three calls took about half of a capsule's time). The
+    same values up to the sign of a zero at a bound of 0 (np.clip keeps −0.0, this gives +0.0); the capsule's results
+    are only compared, squared, or enter ``c − k × along`` with c ≠ 0, so no pixel depends on that sign."""
     return np.minimum(np.maximum(a, lo), hi)
 
 
