@@ -72,3 +72,41 @@ def test_the_layout_check_tells_a_layout_dependent_function_apart(load_benchmark
     # a result that depends on the memory layout alone (contiguous or not) is caught by the strided and transposed views
     arrays, _ = b.layout_invariant(lambda x: x + (0 if np.ndim(x) == 0 or x.flags.c_contiguous else 1), np.float32)
     assert not arrays
+
+
+def _have_history(*commits: str) -> bool:
+    repo = BENCH.parents[1]
+    return all(subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{c}^{{commit}}"],
+                              capture_output=True).returncode == 0 for c in commits)
+
+
+def test_part_6_times_the_old_generators_from_git_beside_this_code(load_benchmark, tmp_path):
+    """Part 6 runs the generators of issue 10's time, taken from git, each in a process of its own: the smoke profile
+    here (its times mean nothing and are not asserted; which code ran, and the report's lines, are)."""
+    b = load_benchmark("bench_generation")
+    if not _have_history(*b.REFERENCES):
+        import pytest
+
+        pytest.skip("this clone lacks the history part 6 reads (a shallow clone)")
+    env = {**os.environ, "VIREID_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(BENCH), "--only-reference", "--profile", "smoke", "--reference-rounds",
+                          "1", "--workers", "2"], capture_output=True, text=True, env=env, timeout=600,
+                         check=True).stdout
+    rows = {line.split()[0]: line for line in out.splitlines() if re.match(r"^(c4125d1|ab37120|this code) ", line)}
+    assert set(rows) == {"c4125d1", "ab37120", "this"}, out
+    # each generator wrote both layouts; RegDB's smoke size (12 ids, 20 images each) has not changed since
+    assert all(re.search(r"sysu \d+ images [\d.]+ s; regdb 240 images [\d.]+ s; total", r) for r in rows.values()), out
+    assert "per SYSU-MM01 image this code takes" in out
+    assert "the goal on this machine" not in out  # the goal is the cpu profile's: not scaled from a smoke run
+    assert not any((tmp_path / "synthetic").iterdir())  # nothing kept
+
+
+def test_part_6_refuses_a_tree_without_the_library_and_a_commit_it_cannot_read(load_benchmark, tmp_path):
+    import pytest
+
+    b = load_benchmark("bench_generation")
+    # an empty folder first on the path: the process finds the installed library instead, which part 6 must not time
+    with pytest.raises(SystemExit, match="not the library in"):
+        b.timed_generation(tmp_path, "smoke", 1, tmp_path)
+    with pytest.raises(SystemExit, match="git fetch --unshallow"):
+        b.library_at("0" * 40, tmp_path / "old")
