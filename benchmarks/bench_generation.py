@@ -202,7 +202,10 @@ def main() -> None:
         print(f"{np.dtype(dtype).name:8s} " + ", ".join(
             f"{k} {'same' if arrays else 'DIFFERENT'}/{'same' if scalars else 'DIFFERENT'}"
             for k, (arrays, scalars) in found.items()) + "  (arrays/scalars)")
-    if args.reference_rounds > 0:
+    if args.reference_rounds > 0 and (missing := missing_history()):
+        print(f"\n## 6. skipped: this clone lacks {', '.join(c[:7] for c in missing)} (no git history, or a shallow "
+              "clone: `git fetch --unshallow`, then --only-reference)")
+    elif args.reference_rounds > 0:
         against_references(args.profile, args.workers, args.reference_rounds, scratch)
 
 
@@ -223,6 +226,17 @@ for ds in ("sysu", "regdb"):
         out["seconds"][ds] = time.perf_counter() - t0
 print(json.dumps(out))
 """
+
+
+def missing_history() -> list[str]:
+    """The commits of :data:`REFERENCES` that this clone's git history cannot give (all of them without git)."""
+    def have(commit: str) -> bool:
+        try:
+            return subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{commit}^{{commit}}"],
+                                  capture_output=True).returncode == 0
+        except OSError:  # no git
+            return False
+    return [c for c in REFERENCES if not have(c)]
 
 
 def library_at(commit: str, dest: Path) -> Path:
