@@ -27,9 +27,10 @@ cpu profile's datasets").
    2 s" (the cpu profile's SYSU-MM01 and RegDB layouts on 2 cores, written 2026-11-25 at commit c4125d1): about
    15 / 11 of what generation took then, on a machine that is not this one. The generator of that commit and
    version 5 (ab37120, the one issue 10 measured and replaced) are taken from git, this code from the working tree,
-   and each generates the cpu profile's datasets in a process of its own, alternated (``--reference-rounds``
-   rounds, in that order): the goal on this machine is 15 s × (c4125d1's mean time here) / 11 s. Needs this clone's
-   history (``git fetch --unshallow`` in a shallow clone); ``--profile smoke`` checks the mechanics in seconds.
+   and each generates the cpu profile's datasets in a process of its own with 2 processes (the row's 2 cores), in
+   turn (``--reference-rounds`` rounds, the order reversed every other round): we read the goal on this machine as
+   15 s × (c4125d1's mean time here) / 11 s. Needs this clone's history (``git fetch --unshallow`` in a shallow
+   clone; ``make bench`` skips part 6 without it); ``--profile smoke`` checks the mechanics in seconds.
 
     .venv/bin/python benchmarks/bench_generation.py [--workers N] [--subset-ids N] [--skip-full]
                                                    [--reference-rounds N] [--only-reference] [--profile P]
@@ -133,7 +134,8 @@ def main() -> None:
           f"{os.getloadavg()[0]:.2f}")
 
     if args.only_reference:
-        return against_references(args.profile, args.workers, args.reference_rounds, scratch)
+        part6(args.profile, args.reference_rounds, scratch, required=True)
+        return
 
     if not args.skip_full:
         print(f"\n## 1. the cpu profile's datasets, {args.workers} processes (as `make reproduce` generates them)")
@@ -202,30 +204,41 @@ def main() -> None:
         print(f"{np.dtype(dtype).name:8s} " + ", ".join(
             f"{k} {'same' if arrays else 'DIFFERENT'}/{'same' if scalars else 'DIFFERENT'}"
             for k, (arrays, scalars) in found.items()) + "  (arrays/scalars)")
-    if args.reference_rounds > 0 and (missing := missing_history()):
-        print(f"\n## 6. skipped: this clone lacks {', '.join(c[:7] for c in missing)} (no git history, or a shallow "
-              "clone: `git fetch --unshallow`, then --only-reference)")
-    elif args.reference_rounds > 0:
-        against_references(args.profile, args.workers, args.reference_rounds, scratch)
+    if args.reference_rounds > 0:
+        part6(args.profile, args.reference_rounds, scratch, required=False)
 
 
 #: run by part 6 in a process of its own, with one version of the library first on its path (the old versions
-#: share this interface: ``SYNTHETIC_PROFILES``, ``synthetic.write_sysu`` / ``write_regdb(spec, root, workers=)``)
+#: share this interface: ``SYNTHETIC_PROFILES``, ``synthetic.write_sysu`` / ``write_regdb(spec, root, workers=)``).
+#: It refuses to time a library that is not the one in ``tree`` (an installed copy can shadow a module of an old
+#: tree that lacks it), before generating and again after.
 CHILD = """
 import json, sys, tempfile, time
 from pathlib import Path
+tree = Path(sys.argv[4]).resolve()
+
+def foreign():
+    return sorted(m.__file__ for name, m in list(sys.modules.items()) if name.split(".")[0] == "vireid_lib"
+                  and getattr(m, "__file__", None) and not Path(m.__file__).resolve().is_relative_to(tree))
+
 import vireid_lib
 from vireid_lib.config import SYNTHETIC_PROFILES
 from vireid_lib.data import synthetic
+if foreign():
+    sys.exit(f"not the library in {tree}: imported {foreign()}")
 spec, workers, scratch = SYNTHETIC_PROFILES[sys.argv[1]], int(sys.argv[2]), sys.argv[3]
-out = {"module": vireid_lib.__file__, "seconds": {}, "images": {}}
+out = {"version": getattr(synthetic, "GENERATOR_VERSION", None), "seconds": {}, "images": {}}
 for ds in ("sysu", "regdb"):
     with tempfile.TemporaryDirectory(dir=scratch, prefix=".bench-generation-") as tmp:
         t0 = time.perf_counter()
         out["images"][ds] = getattr(synthetic, "write_" + ds)(spec, Path(tmp) / ds, workers=workers)
         out["seconds"][ds] = time.perf_counter() - t0
+if foreign():
+    sys.exit(f"not the library in {tree}: imported {foreign()}")
 print(json.dumps(out))
 """
+PART6_WORKERS = 2  # data/README's row was measured on 2 cores
+CHILD_TIMEOUT = 1800  # s: many times the slowest machine's generation; a hung process pool must not hang make bench
 
 
 def missing_history() -> list[str]:
@@ -241,60 +254,92 @@ def missing_history() -> list[str]:
 
 def library_at(commit: str, dest: Path) -> Path:
     """``vireid_lib/`` as it was at ``commit``, extracted from this clone's history into ``dest``; returns ``dest``."""
-    got = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit, "vireid_lib"],
-                         capture_output=True)
-    if got.returncode:
+    try:
+        got = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit, "vireid_lib"],
+                             capture_output=True)
+        why = got.stderr.decode().strip() if got.returncode else ""
+    except OSError as e:  # no git at all
+        why = str(e)
+    if why:
         raise SystemExit(f"part 6 needs commit {commit[:7]} from this clone's history, and git could not give it "
-                         f"({got.stderr.decode().strip()}): in a shallow clone run `git fetch --unshallow`, or "
-                         "skip part 6 with --reference-rounds 0")
+                         f"({why}): in a shallow clone run `git fetch --unshallow`, or skip part 6 with "
+                         "--reference-rounds 0")
     with tarfile.open(fileobj=io.BytesIO(got.stdout)) as tar:
-        tar.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)  # noqa: S202 (our own repository's history)
     return dest
 
 
 def timed_generation(tree: Path, profile: str, workers: int, scratch: Path) -> dict:
     """Both datasets of ``profile`` generated by the library found in ``tree``, in a fresh process: seconds and image
-    counts per dataset (the imports untimed, as in part 1)."""
+    counts per dataset, and the generator's version (the imports untimed, as in part 1)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(tree), os.environ.get("PYTHONPATH"))))}
-    got = subprocess.run([sys.executable, "-c", CHILD, profile, str(workers), str(scratch)], env=env, cwd=tree,
-                         capture_output=True, text=True)
+    try:
+        got = subprocess.run([sys.executable, "-c", CHILD, profile, str(workers), str(scratch), str(tree)], env=env,
+                             cwd=tree, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"generation by the library in {tree} took over {CHILD_TIMEOUT} s: stopped") from None
     if got.returncode:
         raise SystemExit(f"generation by the library in {tree} failed:\n{got.stderr}")
-    out = json.loads(got.stdout.strip().splitlines()[-1])
-    if not Path(out["module"]).resolve().is_relative_to(tree.resolve()):  # an installed copy would shadow it
-        raise SystemExit(f"the process imported {out['module']}, not the library in {tree}")
-    return out
+    return json.loads(got.stdout.strip().splitlines()[-1])
+
+
+def part6(profile: str, rounds: int, scratch: Path, required: bool) -> dict[str, list[dict]] | None:
+    """Part 6 if this clone has the history it needs; else a line that says why not (``required``: an error)."""
+    if rounds < 1:
+        raise SystemExit(f"part 6 needs at least one round, got --reference-rounds {rounds}")
+    missing = missing_history()
+    if missing and required:
+        library_at(missing[0], scratch)  # raises, saying what git could not give and what to do
+    if missing:
+        print(f"\n## 6. skipped: this clone lacks {', '.join(c[:7] for c in missing)} (no git history, or a shallow "
+              "clone: `git fetch --unshallow`, then --only-reference)")
+        return None
+    return against_references(profile, PART6_WORKERS, rounds, scratch)
 
 
 def against_references(profile: str, workers: int, rounds: int, scratch: Path) -> dict[str, list[dict]]:
-    """Part 6: the generators of issue 10's time and this code, alternated; prints the goal scaled to this machine."""
+    """Part 6: the generators of issue 10's time and this code, in turn, the order reversed every other round (so
+    that a drift of the machine's speed within the run favours none); prints the goal scaled to this machine."""
     print(f"\n## 6. issue 10's goal on this machine: the generators it was written against and this code, the "
-          f"{profile} profile's datasets, {workers} processes, {rounds} rounds alternated")
+          f"{profile} profile's datasets, {workers} processes, {rounds} rounds, the order reversed every other round")
     with tempfile.TemporaryDirectory(prefix="vireid-generators-") as tmp:
         trees = {c: library_at(c, Path(tmp) / c[:7]) for c in REFERENCES} | {"this code": REPO}
         runs: dict[str, list[dict]] = {name: [] for name in trees}
-        for _ in range(rounds):
-            for name, tree in trees.items():
-                runs[name].append(timed_generation(tree, profile, workers, scratch))
+        for k in range(rounds):
+            for name in (list(trees) if k % 2 == 0 else list(trees)[::-1]):
+                runs[name].append(timed_generation(trees[name], profile, workers, scratch))
+    report_references(runs, profile)
+    return runs
+
+
+def report_references(runs: dict[str, list[dict]], profile: str) -> None:
+    """Part 6's report: each generator's times, this code's time per image against version 5's, and (cpu profile)
+    the goal scaled to this machine by c4125d1's mean time, with this code's ratio to it."""
     mean = {name: sum(sum(r["seconds"].values()) for r in rs) / len(rs) for name, rs in runs.items()}
     for name, rs in runs.items():
         label = REFERENCES.get(name, "")
         per_ds = "; ".join(f"{ds} {rs[0]['images'][ds]} images " + ", ".join(f"{r['seconds'][ds]:.1f}" for r in rs)
                            + " s" for ds in ("sysu", "regdb"))
         totals = ", ".join(f"{sum(r['seconds'].values()):.1f}" for r in rs)
-        print(f"{name[:7] if label else name:9s} {per_ds}; total {totals} s (mean {mean[name]:.1f})"
-              + (f"  [{label}]" if label else ""))
+        print(f"{name[:7] if label else name:9s} generator version {rs[0]['version']}: {per_ds}; total {totals} s "
+              f"(mean {mean[name]:.1f})" + (f"  [{label}]" if label else ""))
     ref, v5, now = (*REFERENCES, "this code")
-    sysu = {name: sum(r["seconds"]["sysu"] for r in runs[name]) / sum(r["images"]["sysu"] for r in runs[name])
-            for name in runs}
-    print(f"per SYSU-MM01 image this code takes {sysu[now] / sysu[v5]:.2f}x version 5's time "
-          f"({1000 * sysu[now]:.2f} against {1000 * sysu[v5]:.2f} ms)")
+
+    def per_image(name: str, ds: str) -> float:
+        return sum(r["seconds"][ds] for r in runs[name]) / sum(r["images"][ds] for r in runs[name])
+
+    print("per image this code takes " + ", ".join(
+        f"{per_image(now, ds) / per_image(v5, ds):.2f}x version 5's time for {ds} ({1000 * per_image(now, ds):.2f} "
+        f"against {1000 * per_image(v5, ds):.2f} ms; {runs[now][0]['images'][ds]} images against "
+        f"{runs[v5][0]['images'][ds]})" for ds in ("sysu", "regdb")))
     if profile == "cpu":
         goal = GOAL_SECONDS * mean[ref] / README_SECONDS
-        print(f"the goal on this machine: {GOAL_SECONDS:.0f} s × {mean[ref]:.1f} s / {README_SECONDS:.0f} s = "
-              f"{goal:.1f} s (c4125d1 took {mean[ref]:.1f} s here against data/README's {README_SECONDS:.0f} s); "
-              f"this code {mean[now]:.1f} s = {mean[now] / goal:.2f}x the goal on this machine")
-    return runs
+        print(f"the goal on this machine: {GOAL_SECONDS:.0f} s × {mean[ref]:.2f} s / {README_SECONDS:.0f} s = "
+              f"{goal:.1f} s (c4125d1 took {mean[ref]:.2f} s here against data/README's {README_SECONDS:.0f} s); "
+              f"this code {mean[now]:.2f} s = {mean[now] / goal:.2f}x the goal on this machine")
 
 
 #: the element-wise functions of numpy that the imaging chain calls (``x ** 4`` and ``x ** 12`` are np.power)
